@@ -1,0 +1,120 @@
+//! The clocks that calls, backoffs, timeouts and rate limits wait on.
+//!
+//! Everything in parabench that waits does so through a [`Clock`], so the same executor
+//! and simulated tools run in two worlds:
+//!
+//! - [`RealClock`]: wall time, with waits precise to tens of microseconds. Tokio's own
+//!   timer rounds every sleep up to the next millisecond, which would turn a 1 ms tool into
+//!   a 2 ms one and make every measured latency wrong.
+//! - [`VirtualClock`]: simulated time. Nothing really waits: when every task is idle, time
+//!   jumps to the next deadline. A scenario of hours runs in milliseconds, and the same
+//!   inputs give the same schedule to the nanosecond.
+//!
+//! Times are [`Duration`]s since the clock's origin (the start of the run).
+
+mod precise;
+mod real;
+mod virtual_time;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use real::RealClock;
+pub use virtual_time::{VirtualClock, virtual_runtime};
+
+/// An attempt ran past its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("timed out")]
+pub struct Elapsed;
+
+/// The virtual clock found nothing left to wait for while futures were still pending:
+/// something is waiting on a source of wake-ups that is not this clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the virtual clock stalled: a future waits on something other than the clock")]
+pub struct Stalled;
+
+/// Which clock a run uses; cheap to clone (clones share their time).
+#[derive(Clone, Debug)]
+pub enum Clock {
+    /// Wall time with sub-millisecond waits.
+    Real(RealClock),
+    /// Simulated time; needs a paused current-thread runtime (see [`virtual_runtime`]).
+    Virtual(VirtualClock),
+}
+
+impl Clock {
+    /// A wall clock whose origin is now.
+    pub fn real() -> Self {
+        Clock::Real(RealClock::new())
+    }
+
+    /// A simulated clock at time zero.
+    pub fn simulated() -> Self {
+        Clock::Virtual(VirtualClock::new())
+    }
+
+    /// Whether this is simulated time.
+    pub fn is_virtual(&self) -> bool {
+        matches!(self, Clock::Virtual(_))
+    }
+
+    /// Time since the origin.
+    pub fn now(&self) -> Duration {
+        match self {
+            Clock::Real(c) => c.now(),
+            Clock::Virtual(c) => c.now(),
+        }
+    }
+
+    /// Waits until `now() >= at`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the wait and has no other effect.
+    pub async fn sleep_until(&self, at: Duration) {
+        match self {
+            Clock::Real(c) => c.sleep_until(at).await,
+            Clock::Virtual(c) => c.sleep_until(at).await,
+        }
+    }
+
+    /// Waits for `duration`.
+    pub async fn sleep(&self, duration: Duration) {
+        if !duration.is_zero() {
+            self.sleep_until(self.now().saturating_add(duration)).await;
+        }
+    }
+
+    /// Runs `fut` for at most `limit`; on expiry `fut` is dropped (cancelled).
+    pub async fn timeout<F: Future>(&self, limit: Duration, fut: F) -> Result<F::Output, Elapsed> {
+        let at = self.now().saturating_add(limit);
+        tokio::select! {
+            biased;
+            out = fut => Ok(out),
+            () = self.sleep_until(at) => Err(Elapsed),
+        }
+    }
+
+    /// Moves simulated time forward whenever everything else is idle; completes only if
+    /// the clock stalls. Poll it beside the work (as the executor does), or use
+    /// [`Clock::run`]. On a real clock it never completes.
+    pub async fn drive(&self) -> Stalled {
+        match self {
+            Clock::Real(_) => std::future::pending().await,
+            Clock::Virtual(c) => c.drive().await,
+        }
+    }
+
+    /// Runs `fut` to completion while driving the clock.
+    ///
+    /// # Errors
+    ///
+    /// [`Stalled`] if `fut` waits on something other than this clock under simulated time.
+    pub async fn run<F: Future>(&self, fut: F) -> Result<F::Output, Stalled> {
+        tokio::select! {
+            biased;
+            out = fut => Ok(out),
+            stalled = self.drive() => Err(stalled),
+        }
+    }
+}

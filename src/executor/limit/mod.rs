@@ -1,0 +1,10 @@
+//! Limits on when a call may start: one concern per file.
+//!
+//! The executor holds these as plain counters on its own task, so enforcing them takes
+//! no lock and no atomic operation.
+
+mod concurrency;
+mod rate;
+
+pub(super) use concurrency::Slots;
+pub(super) use rate::RateLimit;

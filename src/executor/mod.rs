@@ -1,0 +1,254 @@
+//! The scheduler: runs a [`Plan`] through a [`Tool`] under limits, retries, timeouts and
+//! a deadline, and returns one outcome per call, in input order.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::future::Future;
+//! use std::time::Duration;
+//! use parabench::clock::Clock;
+//! use parabench::executor::{CallContext, CallStatus, Executor, ExecutorConfig, Tool, ToolError};
+//! use parabench::plan::{PlanBuilder, ToolSpec};
+//!
+//! /// Waits 100 ms per call, on whatever clock the run uses.
+//! struct Wait(Clock);
+//!
+//! impl Tool for Wait {
+//!     type Output = ();
+//!
+//!     fn call<'a>(&'a self, _: CallContext<'a, ()>) -> impl Future<Output = Result<(), ToolError>> + Send + 'a {
+//!         async move {
+//!             self.0.sleep(Duration::from_millis(100)).await;
+//!             Ok(())
+//!         }
+//!     }
+//! }
+//!
+//! let mut plan = PlanBuilder::new();
+//! let api = plan.tool(ToolSpec::io("api"));
+//! for i in 0..10 {
+//!     plan.call(format!("c{i}"), api);
+//! }
+//! let plan = plan.build().unwrap();
+//!
+//! // Simulated time: ten 100 ms calls, five at a time, take exactly 200 ms.
+//! let clock = Clock::simulated();
+//! let rt = parabench::clock::virtual_runtime().unwrap();
+//! let run = rt.block_on(Executor::new(ExecutorConfig::with_max_concurrency(5)).run(&plan, &Wait(clock.clone()), &clock));
+//! assert_eq!(run.wall, Duration::from_millis(200));
+//! assert!(run.calls.iter().all(|c| c.status == CallStatus::Ok));
+//! ```
+
+pub mod config;
+mod limit;
+pub mod observe;
+pub mod outcome;
+mod ready;
+mod scheduler;
+#[cfg(test)]
+mod tests;
+pub mod tool;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::stream::{FuturesUnordered, StreamExt};
+
+pub use config::{Concurrency, ExecutorConfig, Jitter, OnDependencyFailure, RetryError, RetryPolicy, Schedule};
+pub use observe::{AttemptEnd, NoopObserver, Observer, StatusCounter};
+pub use outcome::{CallOutcome, CallStatus, RunOutcome};
+pub use tool::{BoxError, CallContext, Tool, ToolError};
+
+use crate::clock::Clock;
+use crate::plan::Plan;
+use scheduler::{Event, Failure, Scheduler, Step};
+
+/// Runs plans under one [`ExecutorConfig`].
+///
+/// Calls are driven as futures on the task that awaits [`Executor::run`] (no task is
+/// spawned per call), so per-call overhead is a heap operation and a future; the limits
+/// are counters on that task, taken without locks.
+#[derive(Clone, Debug)]
+pub struct Executor {
+    config: ExecutorConfig,
+}
+
+impl Executor {
+    /// An executor with this configuration.
+    pub fn new(config: ExecutorConfig) -> Self {
+        Self { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ExecutorConfig {
+        &self.config
+    }
+
+    /// Runs every call of `plan` through `tool`, waiting on `clock`.
+    ///
+    /// Returns one outcome per call, in input order, whatever fails: a failing or
+    /// panicking tool ends its own call, not the run.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels every call in flight.
+    pub async fn run<T: Tool>(&self, plan: &Plan, tool: &T, clock: &Clock) -> RunOutcome<T::Output> {
+        self.run_observed(plan, tool, clock, &mut NoopObserver).await
+    }
+
+    /// [`Executor::run`], reporting every step to `observer`.
+    pub async fn run_observed<T: Tool, B: Observer>(
+        &self,
+        plan: &Plan,
+        tool: &T,
+        clock: &Clock,
+        observer: &mut B,
+    ) -> RunOutcome<T::Output> {
+        let origin = clock.now();
+        let outputs: Vec<OnceLock<T::Output>> = plan.calls().iter().map(|_| OnceLock::new()).collect();
+        let env = StepEnv {
+            plan,
+            tool,
+            clock,
+            origin,
+            timeout: self.config.attempt_timeout,
+            outputs: &outputs,
+        };
+        let mut sched = Scheduler::new(plan, &self.config);
+        let mut in_flight = FuturesUnordered::new();
+        let mut steps = Vec::new();
+
+        let deadline = async {
+            match self.config.deadline {
+                Some(limit) => clock.sleep_until(origin.saturating_add(limit)).await,
+                None => std::future::pending().await,
+            }
+        };
+        let driver = clock.drive();
+        tokio::pin!(deadline, driver);
+
+        let (mut deadline_hit, mut stalled) = (false, false);
+        sched.start(observer);
+        loop {
+            let now = clock.now().saturating_sub(origin);
+            sched.admit(now, &mut steps, observer);
+            in_flight.extend(steps.drain(..).map(|step| env.run(step)));
+            if sched.is_done() {
+                break;
+            }
+            let wake = sched.next_wake(now);
+            let rate_wake = async {
+                match wake {
+                    Some(at) => clock.sleep_until(origin + at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                Some(event) = in_flight.next() => {
+                    // Take every event that is already complete before starting anything,
+                    // so calls ending at the same instant free their slots together and
+                    // the best ready call gets them. Polling with a no-op waker here is
+                    // sound: the `select!` above re-registers the task's waker next time.
+                    let mut next = Some(event);
+                    while let Some(event) = next {
+                        if let Some((idx, output)) = sched.on_event(event, &mut steps, observer) {
+                            // Set once: only a call's successful attempt lands here.
+                            let _ = outputs[idx.index()].set(output);
+                        }
+                        next = in_flight.next().now_or_never().flatten();
+                    }
+                    in_flight.extend(steps.drain(..).map(|step| env.run(step)));
+                }
+                () = rate_wake => {}
+                () = &mut deadline => {
+                    deadline_hit = true;
+                    break;
+                }
+                _ = &mut driver => {
+                    stalled = true;
+                    break;
+                }
+            }
+        }
+        drop(in_flight);
+        let end = clock.now().saturating_sub(origin);
+        let end = match self.config.deadline {
+            Some(limit) if deadline_hit => limit,
+            _ => end,
+        };
+        if !sched.is_done() {
+            sched.cancel_rest(end, observer);
+        }
+        let mut calls = sched.into_outcomes();
+        for (call, output) in calls.iter_mut().zip(outputs) {
+            call.output = output.into_inner();
+        }
+        let wall = calls.iter().map(|c| c.end).max().unwrap_or_default();
+        RunOutcome {
+            calls,
+            wall,
+            max_concurrency: self.config.max_concurrency.get(),
+            deadline_hit,
+            stalled,
+        }
+    }
+}
+
+/// What an attempt or a backoff needs to run, borrowed for the whole run.
+struct StepEnv<'a, T: Tool> {
+    plan: &'a Plan,
+    tool: &'a T,
+    clock: &'a Clock,
+    origin: Duration,
+    timeout: Option<Duration>,
+    outputs: &'a [OnceLock<T::Output>],
+}
+
+impl<'a, T: Tool> StepEnv<'a, T> {
+    /// One future type for both kinds of step, so they share one `FuturesUnordered`.
+    async fn run(&self, step: Step) -> Event<T::Output> {
+        let (idx, attempt) = match step {
+            Step::Backoff { idx, until } => {
+                self.clock.sleep_until(self.origin + until).await;
+                return Event::BackoffDone { idx };
+            }
+            Step::Attempt { idx, attempt } => (idx, attempt),
+        };
+        let ctx = CallContext {
+            idx,
+            call: self.plan.call(idx),
+            attempt,
+            outputs: self.outputs,
+        };
+        // A panicking tool fails its own call, not the run.
+        let call = AssertUnwindSafe(self.tool.call(ctx)).catch_unwind();
+        let result = match self.timeout {
+            Some(limit) => self.clock.timeout(limit, call).await.map_err(|_| Failure::Timeout),
+            None => Ok(call.await),
+        };
+        let result = match result {
+            Ok(Ok(Ok(output))) => Ok(output),
+            Ok(Ok(Err(error))) => Err(Failure::Error(error)),
+            Ok(Err(panic)) => Err(Failure::Error(ToolError::permanent(panic_message(&*panic)))),
+            Err(timeout) => Err(timeout),
+        };
+        Event::Attempt {
+            idx,
+            attempt,
+            end: self.clock.now().saturating_sub(self.origin),
+            result,
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)");
+    format!("tool panicked: {text}")
+}

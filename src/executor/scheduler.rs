@@ -1,0 +1,346 @@
+//! The scheduler's state: which calls are ready, which may start, what a finished call
+//! releases. Plain data on the executor's task; no locks, no clock, no futures.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use rand::RngExt;
+
+use super::config::{ExecutorConfig, OnDependencyFailure, Schedule};
+use super::limit::{RateLimit, Slots};
+use super::observe::{AttemptEnd, Observer};
+use super::outcome::{CallOutcome, CallStatus};
+use super::ready::{Rank, ReadyQueue};
+use super::tool::ToolError;
+use crate::plan::{CallIdx, Plan};
+use crate::seed::{self, Stream};
+
+/// Work for the executor to start.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Step {
+    /// Run attempt `attempt` of a call.
+    Attempt { idx: CallIdx, attempt: u32 },
+    /// Wait until `until` before retrying a call.
+    Backoff { idx: CallIdx, until: Duration },
+}
+
+/// Why an attempt did not succeed.
+#[derive(Debug)]
+pub(super) enum Failure {
+    Error(ToolError),
+    Timeout,
+}
+
+/// What finished: an attempt (with the time it ended) or a backoff.
+#[derive(Debug)]
+pub(super) enum Event<O> {
+    Attempt {
+        idx: CallIdx,
+        attempt: u32,
+        end: Duration,
+        result: Result<O, Failure>,
+    },
+    BackoffDone {
+        idx: CallIdx,
+    },
+}
+
+/// Per-tool queues and limits.
+#[derive(Debug)]
+struct Lane {
+    ready: ReadyQueue,
+    /// Calls whose backoff is over; they hold their slots and wait only for the rate.
+    retries: VecDeque<CallIdx>,
+    slots: Slots,
+    rate: Option<RateLimit>,
+}
+
+impl Lane {
+    fn rate_allows(&self, now: Duration) -> bool {
+        self.rate.is_none_or(|r| r.allows(now))
+    }
+
+    fn take_rate(&mut self, now: Duration) {
+        if let Some(rate) = &mut self.rate {
+            rate.take(now);
+        }
+    }
+}
+
+/// Fixed batches: ready calls wait here until the current batch has drained.
+#[derive(Debug)]
+struct Batches {
+    size: usize,
+    waiting: ReadyQueue,
+    /// Calls of the current batch not yet started.
+    admitted: usize,
+}
+
+pub(super) struct Scheduler<'a, O> {
+    plan: &'a Plan,
+    config: &'a ExecutorConfig,
+    lanes: Vec<Lane>,
+    global: Slots,
+    batches: Option<Batches>,
+    pending_deps: Vec<u32>,
+    /// For a call with a dependency that did not succeed: the call that failed first.
+    failed_cause: Vec<Option<CallIdx>>,
+    outcomes: Vec<CallOutcome<O>>,
+    finished: usize,
+    worklist: Vec<CallIdx>,
+}
+
+impl<'a, O> Scheduler<'a, O> {
+    pub(super) fn new(plan: &'a Plan, config: &'a ExecutorConfig) -> Self {
+        let lanes = plan
+            .tools()
+            .iter()
+            .map(|t| Lane {
+                ready: ReadyQueue::default(),
+                retries: VecDeque::new(),
+                slots: t.max_concurrency.map_or_else(Slots::unlimited, |n| Slots::new(n.get())),
+                rate: t.rate_limit_per_s.map(RateLimit::new),
+            })
+            .collect();
+        let batches = match config.schedule {
+            Schedule::Window => None,
+            Schedule::Batch { size } => Some(Batches {
+                size: size.get(),
+                waiting: ReadyQueue::default(),
+                admitted: 0,
+            }),
+        };
+        Self {
+            plan,
+            config,
+            lanes,
+            global: Slots::new(config.max_concurrency.get()),
+            batches,
+            pending_deps: plan.calls().iter().map(|c| c.deps.len() as u32).collect(),
+            failed_cause: vec![None; plan.calls().len()],
+            outcomes: plan.calls().iter().map(|_| CallOutcome::pending()).collect(),
+            finished: 0,
+            worklist: Vec::new(),
+        }
+    }
+
+    /// Marks the calls without dependencies ready.
+    pub(super) fn start(&mut self, observer: &mut impl Observer) {
+        for idx in self.plan.indices() {
+            if self.pending_deps[idx.index()] == 0 {
+                self.make_ready(idx, Duration::ZERO, observer);
+            }
+        }
+    }
+
+    pub(super) fn is_done(&self) -> bool {
+        self.finished == self.outcomes.len()
+    }
+
+    /// Starts everything the limits allow at `now`, appending the work to `steps`.
+    pub(super) fn admit(&mut self, now: Duration, steps: &mut Vec<Step>, observer: &mut impl Observer) {
+        // Retries first: they already hold their slots.
+        for lane in &mut self.lanes {
+            while let Some(&idx) = lane.retries.front() {
+                if !lane.rate_allows(now) {
+                    break;
+                }
+                lane.retries.pop_front();
+                lane.take_rate(now);
+                let outcome = &mut self.outcomes[idx.index()];
+                outcome.attempts += 1;
+                let attempt = outcome.attempts;
+                observer.attempt_started(idx, attempt, now, self.global.used());
+                steps.push(Step::Attempt { idx, attempt });
+            }
+        }
+        while self.global.has_room() {
+            if let Some(batches) = &mut self.batches
+                && batches.admitted == 0
+            {
+                // A new batch opens only once the previous one has fully ended.
+                if self.global.used() > 0 || batches.waiting.is_empty() {
+                    break;
+                }
+                while batches.admitted < batches.size
+                    && let Some(rank) = batches.waiting.pop()
+                {
+                    let lane = self.plan.call(rank.call()).tool.index();
+                    self.lanes[lane].ready.push(rank);
+                    batches.admitted += 1;
+                }
+            }
+            let Some(lane) = self.best_lane(now) else {
+                break;
+            };
+            let lane = &mut self.lanes[lane];
+            let idx = lane.ready.pop().expect("best lane has a ready call").call();
+            lane.slots.acquire();
+            lane.take_rate(now);
+            self.global.acquire();
+            if let Some(batches) = &mut self.batches {
+                batches.admitted -= 1;
+            }
+            let outcome = &mut self.outcomes[idx.index()];
+            outcome.start = Some(now);
+            outcome.attempts = 1;
+            observer.attempt_started(idx, 1, now, self.global.used());
+            steps.push(Step::Attempt { idx, attempt: 1 });
+        }
+    }
+
+    /// The lane whose head call should start next, among lanes that may start one now.
+    fn best_lane(&self, now: Duration) -> Option<usize> {
+        self.lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.slots.has_room() && l.rate_allows(now))
+            .filter_map(|(i, l)| Some((l.ready.peek()?, i)))
+            .max()
+            .map(|(_, i)| i)
+    }
+
+    /// When a rate limit next lets waiting work start, if that is what holds it back.
+    pub(super) fn next_wake(&self, now: Duration) -> Option<Duration> {
+        let global_room = self.global.has_room();
+        self.lanes
+            .iter()
+            .filter(|l| !l.retries.is_empty() || (global_room && l.slots.has_room() && !l.ready.is_empty()))
+            .filter_map(|l| l.rate.map(|r| r.next_start()))
+            .filter(|&at| at > now)
+            .min()
+    }
+
+    /// Applies a finished attempt or backoff; may queue a backoff in `steps`.
+    pub(super) fn on_event(
+        &mut self,
+        event: Event<O>,
+        steps: &mut Vec<Step>,
+        observer: &mut impl Observer,
+    ) -> Option<(CallIdx, O)> {
+        let (idx, attempt, end, result) = match event {
+            Event::BackoffDone { idx } => {
+                let lane = self.plan.call(idx).tool.index();
+                self.lanes[lane].retries.push_back(idx);
+                return None;
+            }
+            Event::Attempt {
+                idx,
+                attempt,
+                end,
+                result,
+            } => (idx, attempt, end, result),
+        };
+        let failure = match result {
+            Ok(output) => {
+                observer.attempt_ended(idx, attempt, end, AttemptEnd::Ok);
+                self.finish(idx, CallStatus::Ok, end, observer);
+                return Some((idx, output));
+            }
+            Err(failure) => failure,
+        };
+        let (status, retryable, error) = match failure {
+            Failure::Timeout => (CallStatus::Timeout, true, None),
+            Failure::Error(e) => (CallStatus::Error, e.is_retryable(), Some(e)),
+        };
+        let ended = if status == CallStatus::Timeout {
+            AttemptEnd::Timeout
+        } else {
+            AttemptEnd::Error
+        };
+        observer.attempt_ended(idx, attempt, end, ended);
+        let retry = &self.config.retry;
+        if retryable && attempt < retry.max_attempts() {
+            let key = seed::call_key(&self.plan.call(idx).id);
+            let unit: f64 = seed::rng(self.config.seed, key, attempt, Stream::Jitter).random();
+            let delay = retry.backoff(attempt, unit);
+            observer.backoff(idx, attempt, end, delay);
+            steps.push(Step::Backoff {
+                idx,
+                until: end + delay,
+            });
+            return None;
+        }
+        self.outcomes[idx.index()].error = error;
+        self.finish(idx, status, end, observer);
+        None
+    }
+
+    /// Records a call's end, frees its slots and releases its dependents.
+    fn finish(&mut self, idx: CallIdx, status: CallStatus, at: Duration, observer: &mut impl Observer) {
+        let outcome = &mut self.outcomes[idx.index()];
+        outcome.status = status;
+        outcome.end = at;
+        self.finished += 1;
+        self.global.release();
+        self.lanes[self.plan.call(idx).tool.index()].slots.release();
+        observer.call_ended(idx, &self.outcomes[idx.index()]);
+        self.release_dependents(idx, status, at, observer);
+    }
+
+    /// Counts down the dependencies of `idx`'s dependents, skipping (transitively, and
+    /// without recursion, as chains can be a million calls deep) those that cannot run.
+    fn release_dependents(&mut self, idx: CallIdx, status: CallStatus, at: Duration, observer: &mut impl Observer) {
+        let skip = self.config.on_dependency_failure == OnDependencyFailure::Skip;
+        let mut work = std::mem::take(&mut self.worklist);
+        work.push(idx);
+        let mut first = Some(status);
+        while let Some(done) = work.pop() {
+            let status = first.take().unwrap_or(CallStatus::Skipped);
+            let cause = (skip && status != CallStatus::Ok).then(|| self.outcomes[done.index()].cause.unwrap_or(done));
+            for &dep in self.plan.dependents(done) {
+                let d = dep.index();
+                if let Some(cause) = cause {
+                    self.failed_cause[d].get_or_insert(cause);
+                }
+                self.pending_deps[d] -= 1;
+                if self.pending_deps[d] > 0 {
+                    continue;
+                }
+                match self.failed_cause[d] {
+                    Some(cause) => {
+                        let outcome = &mut self.outcomes[d];
+                        outcome.status = CallStatus::Skipped;
+                        outcome.cause = Some(cause);
+                        outcome.end = at;
+                        self.finished += 1;
+                        observer.call_ended(dep, &self.outcomes[d]);
+                        work.push(dep);
+                    }
+                    None => self.make_ready(dep, at, observer),
+                }
+            }
+        }
+        self.worklist = work;
+    }
+
+    fn make_ready(&mut self, idx: CallIdx, at: Duration, observer: &mut impl Observer) {
+        self.outcomes[idx.index()].ready = Some(at);
+        observer.call_ready(idx, at);
+        let call = self.plan.call(idx);
+        let rank = Rank::new(call.priority, idx);
+        match &mut self.batches {
+            Some(batches) => batches.waiting.push(rank),
+            None => self.lanes[call.tool.index()].ready.push(rank),
+        }
+    }
+
+    /// Ends every unfinished call as cancelled at `at` (the deadline passed, or the
+    /// virtual clock stalled).
+    pub(super) fn cancel_rest(&mut self, at: Duration, observer: &mut impl Observer) {
+        // Only this method sets the final status `cancelled`, so every call still marked
+        // with the placeholder is unfinished.
+        for idx in self.plan.indices() {
+            let outcome = &mut self.outcomes[idx.index()];
+            if outcome.status == CallStatus::Cancelled {
+                outcome.end = at;
+                self.finished += 1;
+                observer.call_ended(idx, &self.outcomes[idx.index()]);
+            }
+        }
+    }
+
+    pub(super) fn into_outcomes(self) -> Vec<CallOutcome<O>> {
+        self.outcomes
+    }
+}

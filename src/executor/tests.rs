@@ -1,0 +1,511 @@
+//! Executor behaviour in simulated time, where every instant is exact.
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::time::Duration;
+
+use super::*;
+use crate::clock::{Clock, virtual_runtime};
+use crate::plan::{CallIdx, PlanBuilder, ToolSpec};
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// What one call does, attempt after attempt.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Behaviour {
+    pub(super) latency: Duration,
+    /// The first this many attempts fail (after their latency).
+    pub(super) failures: u32,
+    /// The first this many attempts hang.
+    pub(super) hangs: u32,
+    pub(super) panics: bool,
+    pub(super) permanent: bool,
+}
+
+/// A tool that does what its table says, on the run's clock. Its output is the call's
+/// index plus the outputs of its dependencies, so tests can see what flowed where.
+pub(super) struct Script {
+    pub(super) clock: Clock,
+    pub(super) calls: Vec<Behaviour>,
+}
+
+impl Tool for Script {
+    type Output = u64;
+
+    async fn call<'a>(&'a self, ctx: CallContext<'a, u64>) -> Result<u64, ToolError> {
+        let b = self.calls[ctx.index().index()];
+        if ctx.attempt() <= b.hangs {
+            std::future::pending::<()>().await;
+        }
+        self.clock.sleep(b.latency).await;
+        if b.panics {
+            panic!("boom in {}", ctx.call().id);
+        }
+        if ctx.attempt() <= b.failures + b.hangs {
+            return Err(if b.permanent {
+                ToolError::permanent("bad request")
+            } else {
+                ToolError::new("flaky")
+            });
+        }
+        Ok(ctx.index().index() as u64 + ctx.dependency_outputs().flatten().sum::<u64>())
+    }
+}
+
+pub(super) fn run_script(plan: &Plan, calls: Vec<Behaviour>, config: ExecutorConfig) -> RunOutcome<u64> {
+    let clock = Clock::simulated();
+    let tool = Script {
+        clock: clock.clone(),
+        calls,
+    };
+    let rt = virtual_runtime().unwrap();
+    rt.block_on(Executor::new(config).run(plan, &tool, &clock))
+}
+
+fn latencies(ms_each: &[u64]) -> Vec<Behaviour> {
+    ms_each
+        .iter()
+        .map(|&m| Behaviour {
+            latency: ms(m),
+            ..Behaviour::default()
+        })
+        .collect()
+}
+
+fn starts(run: &RunOutcome<u64>) -> Vec<Option<Duration>> {
+    run.calls.iter().map(|c| c.start).collect()
+}
+
+fn independent(n: usize) -> (Plan, Vec<CallIdx>) {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let ids = (0..n).map(|i| b.call(format!("c{i}"), t)).collect();
+    (b.build().unwrap(), ids)
+}
+
+#[test]
+fn a_call_starts_when_its_own_dependencies_end_not_in_waves() {
+    // The aiecs guide's case: a 200 ms call beside a chain of three 100 ms calls takes
+    // 300 ms, not the 400 ms of wave-by-wave execution.
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let a = b.call("a", t);
+    let c1 = b.call("c1", t);
+    let c2 = b.call("c2", t);
+    let c3 = b.call("c3", t);
+    b.depends_on(c2, c1);
+    b.depends_on(c3, c2);
+    let plan = b.build().unwrap();
+    let run = run_script(&plan, latencies(&[200, 100, 100, 100]), ExecutorConfig::default());
+    assert_eq!(run.wall, ms(300));
+    assert_eq!(run.calls[c3.index()].start, Some(ms(200)));
+    assert_eq!(run.calls[a.index()].end, ms(200));
+    // Outputs flow along the edges: c3 = 3 + (2 + (1)).
+    assert_eq!(run.calls[c3.index()].output, Some(6));
+}
+
+#[test]
+fn higher_priority_starts_first_and_ties_keep_input_order() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    b.call_with_priority("low", t, 0);
+    b.call_with_priority("high", t, 5);
+    b.call_with_priority("low2", t, 0);
+    b.call_with_priority("mid", t, 1);
+    let plan = b.build().unwrap();
+    let run = run_script(
+        &plan,
+        latencies(&[10, 10, 10, 10]),
+        ExecutorConfig::with_max_concurrency(1),
+    );
+    assert_eq!(starts(&run), [Some(ms(20)), Some(ms(0)), Some(ms(30)), Some(ms(10))]);
+}
+
+#[test]
+fn a_tool_at_its_own_limit_does_not_hold_back_other_tools() {
+    let mut b = PlanBuilder::new();
+    let api = b.tool(ToolSpec::io("api").with_max_concurrency(1));
+    let db = b.tool(ToolSpec::io("db"));
+    for i in 0..3 {
+        b.call_with_priority(format!("api{i}"), api, 9);
+    }
+    b.call("db0", db);
+    b.call("db1", db);
+    let plan = b.build().unwrap();
+    let run = run_script(
+        &plan,
+        latencies(&[100, 100, 100, 50, 50]),
+        ExecutorConfig::with_max_concurrency(3),
+    );
+    assert_eq!(
+        starts(&run),
+        [Some(ms(0)), Some(ms(100)), Some(ms(200)), Some(ms(0)), Some(ms(0))]
+    );
+    assert_eq!(run.wall, ms(300));
+    assert_eq!(run.calls[1].queue_wait(), Some(ms(100)));
+}
+
+#[test]
+fn a_rate_limit_spaces_attempt_starts() {
+    let mut b = PlanBuilder::new();
+    let api = b.tool(ToolSpec::io("api").with_rate_limit(10.0));
+    let other = b.tool(ToolSpec::io("other"));
+    for i in 0..4 {
+        b.call(format!("a{i}"), api);
+    }
+    b.call("o", other);
+    let plan = b.build().unwrap();
+    let run = run_script(
+        &plan,
+        latencies(&[1, 1, 1, 1, 1]),
+        ExecutorConfig::with_max_concurrency(10),
+    );
+    assert_eq!(
+        starts(&run),
+        [Some(ms(0)), Some(ms(100)), Some(ms(200)), Some(ms(300)), Some(ms(0))]
+    );
+}
+
+fn retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy::new(
+        NonZeroU32::new(max_attempts).unwrap(),
+        ms(50),
+        2.0,
+        ms(1000),
+        Jitter::None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn failed_attempts_are_retried_after_exponential_backoff() {
+    let (plan, _) = independent(1);
+    let calls = vec![Behaviour {
+        latency: ms(10),
+        failures: 2,
+        ..Behaviour::default()
+    }];
+    let config = ExecutorConfig {
+        retry: retry(3),
+        ..ExecutorConfig::default()
+    };
+    let run = run_script(&plan, calls, config);
+    let c = &run.calls[0];
+    assert_eq!((c.status, c.attempts), (CallStatus::Ok, 3));
+    // 10 + 50 backoff + 10 + 100 backoff + 10.
+    assert_eq!(c.end, ms(180));
+}
+
+#[test]
+fn the_last_failure_is_the_outcome_when_attempts_run_out() {
+    let (plan, _) = independent(2);
+    let mut calls = latencies(&[10, 10]);
+    calls[0].failures = 5;
+    calls[1].failures = 5;
+    calls[1].permanent = true;
+    let config = ExecutorConfig {
+        retry: retry(3),
+        ..ExecutorConfig::default()
+    };
+    let run = run_script(&plan, calls, config);
+    assert_eq!((run.calls[0].status, run.calls[0].attempts), (CallStatus::Error, 3));
+    assert_eq!(run.calls[0].error.as_ref().unwrap().to_string(), "flaky");
+    // A permanent error is not retried.
+    assert_eq!((run.calls[1].status, run.calls[1].attempts), (CallStatus::Error, 1));
+}
+
+#[test]
+fn a_hanging_attempt_times_out_and_is_retried() {
+    let (plan, _) = independent(2);
+    let mut calls = latencies(&[10, 10]);
+    calls[0].hangs = 1;
+    calls[1].hangs = 9;
+    let config = ExecutorConfig {
+        attempt_timeout: Some(ms(100)),
+        retry: retry(2),
+        ..ExecutorConfig::default()
+    };
+    let run = run_script(&plan, calls, config);
+    let (a, b) = (&run.calls[0], &run.calls[1]);
+    assert_eq!((a.status, a.attempts, a.end), (CallStatus::Ok, 2, ms(160)));
+    assert_eq!((b.status, b.attempts, b.end), (CallStatus::Timeout, 2, ms(250)));
+}
+
+#[test]
+fn the_deadline_cancels_what_has_not_finished_and_keeps_what_has() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let quick = b.call("quick", t);
+    let slow = b.call("slow", t);
+    let later = b.call("later", t);
+    b.depends_on(later, slow);
+    let plan = b.build().unwrap();
+    let config = ExecutorConfig {
+        deadline: Some(ms(100)),
+        ..ExecutorConfig::default()
+    };
+    let run = run_script(&plan, latencies(&[10, 500, 10]), config);
+    assert!(run.deadline_hit);
+    assert_eq!(run.wall, ms(100));
+    assert_eq!(run.calls[quick.index()].status, CallStatus::Ok);
+    let s = &run.calls[slow.index()];
+    assert_eq!(
+        (s.status, s.start, s.end),
+        (CallStatus::Cancelled, Some(ms(0)), ms(100))
+    );
+    let l = &run.calls[later.index()];
+    assert_eq!((l.status, l.start, l.attempts), (CallStatus::Cancelled, None, 0));
+}
+
+#[test]
+fn dependents_of_a_failure_are_skipped_naming_the_root_cause() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let root = b.call("root", t);
+    let mid = b.call("mid", t);
+    let leaf = b.call("leaf", t);
+    let other = b.call("other", t);
+    b.depends_on(mid, root);
+    b.depends_on(leaf, mid);
+    let plan = b.build().unwrap();
+    let mut calls = latencies(&[10, 10, 10, 10]);
+    calls[0].failures = 1;
+    let run = run_script(&plan, calls, ExecutorConfig::default());
+    assert_eq!(run.calls[root.index()].status, CallStatus::Error);
+    for skipped in [mid, leaf] {
+        let c = &run.calls[skipped.index()];
+        assert_eq!((c.status, c.cause, c.attempts), (CallStatus::Skipped, Some(root), 0));
+    }
+    assert_eq!(run.calls[other.index()].status, CallStatus::Ok);
+}
+
+#[test]
+fn dependents_of_a_failure_can_run_anyway() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let root = b.call("root", t);
+    let dep = b.call("dep", t);
+    b.depends_on(dep, root);
+    let plan = b.build().unwrap();
+    let mut calls = latencies(&[10, 10]);
+    calls[0].failures = 1;
+    let config = ExecutorConfig {
+        on_dependency_failure: OnDependencyFailure::Run,
+        ..ExecutorConfig::default()
+    };
+    let run = run_script(&plan, calls, config);
+    let d = &run.calls[dep.index()];
+    assert_eq!((d.status, d.start), (CallStatus::Ok, Some(ms(10))));
+    // The failed dependency contributes no output.
+    assert_eq!(d.output, Some(1));
+}
+
+#[test]
+fn a_panicking_tool_fails_only_its_own_call() {
+    let (plan, _) = independent(3);
+    let mut calls = latencies(&[10, 20, 30]);
+    calls[1].panics = true;
+    let run = run_script(&plan, calls, ExecutorConfig::default());
+    assert_eq!(run.calls[1].status, CallStatus::Error);
+    assert_eq!(
+        run.calls[1].error.as_ref().unwrap().to_string(),
+        "tool panicked: boom in c1"
+    );
+    assert_eq!(
+        (run.calls[0].status, run.calls[2].status),
+        (CallStatus::Ok, CallStatus::Ok)
+    );
+}
+
+#[test]
+fn batches_wait_for_their_slowest_call_while_a_window_does_not() {
+    let (plan, _) = independent(6);
+    let lat = [100, 10, 10, 100, 10, 10];
+    let window = run_script(&plan, latencies(&lat), ExecutorConfig::with_max_concurrency(3));
+    let batch = run_script(
+        &plan,
+        latencies(&lat),
+        ExecutorConfig {
+            schedule: Schedule::Batch {
+                size: NonZeroUsize::new(3).unwrap(),
+            },
+            ..ExecutorConfig::with_max_concurrency(3)
+        },
+    );
+    assert_eq!(window.wall, ms(110));
+    assert_eq!(batch.wall, ms(200));
+    assert_eq!(batch.calls[3].start, Some(ms(100)));
+}
+
+#[test]
+fn sequential_runs_one_call_at_a_time_in_input_order() {
+    let (plan, _) = independent(3);
+    let run = run_script(&plan, latencies(&[30, 10, 20]), ExecutorConfig::default().sequential());
+    assert_eq!(starts(&run), [Some(ms(0)), Some(ms(30)), Some(ms(40))]);
+    assert_eq!(run.wall, ms(60));
+    assert_eq!(run.max_concurrency, 1);
+}
+
+#[test]
+fn the_observer_sees_every_call_end_once() {
+    let (plan, _) = independent(20);
+    let clock = Clock::simulated();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[5; 20]),
+    };
+    let mut counter = StatusCounter::default();
+    let rt = virtual_runtime().unwrap();
+    rt.block_on(Executor::new(ExecutorConfig::with_max_concurrency(4)).run_observed(
+        &plan,
+        &tool,
+        &clock,
+        &mut counter,
+    ));
+    assert_eq!(counter.counts[0], 20);
+    assert_eq!(counter.peak_in_flight, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_time_runs_the_same_semantics() {
+    let (plan, _) = independent(10);
+    let clock = Clock::real();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[2; 10]),
+    };
+    let run = Executor::new(ExecutorConfig::with_max_concurrency(5))
+        .run(&plan, &tool, &clock)
+        .await;
+    assert_eq!(run.count(CallStatus::Ok), 10);
+    // Five at a time: the sixth call cannot start before a first one ended.
+    let sixth = run.calls.iter().filter_map(|c| c.start).max().unwrap();
+    let first_end = run.calls.iter().map(|c| c.end).min().unwrap();
+    assert!(sixth >= first_end);
+}
+
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random DAG: each call may depend on earlier ones; a few tools with optional
+    /// limits; latencies with sub-millisecond parts; some calls failing.
+    #[derive(Debug, Clone)]
+    struct Case {
+        tools: Vec<Option<usize>>,
+        calls: Vec<(usize, i32, Vec<usize>, u64, bool)>,
+        limit: usize,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let tools = prop::collection::vec(prop::option::of(1usize..4), 1..4);
+        (tools, 1usize..40, 1usize..8).prop_flat_map(|(tools, n, limit)| {
+            let nt = tools.len();
+            let calls = (0..n)
+                .map(|i| {
+                    (
+                        0..nt,
+                        -2i32..3,
+                        prop::collection::vec(0..i.max(1), 0..3.min(i + 1)),
+                        1u64..50_000_000,
+                        prop::bool::weighted(0.1),
+                    )
+                })
+                .collect::<Vec<_>>();
+            (Just(tools), calls, Just(limit)).prop_map(|(tools, calls, limit)| Case { tools, calls, limit })
+        })
+    }
+
+    fn build(case: &Case) -> (Plan, Vec<Behaviour>) {
+        let mut b = PlanBuilder::new();
+        let tools: Vec<_> = case
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(i, lim)| {
+                let spec = ToolSpec::io(format!("t{i}"));
+                b.tool(match lim {
+                    Some(l) => spec.with_max_concurrency(*l),
+                    None => spec,
+                })
+            })
+            .collect();
+        let mut behaviours = Vec::new();
+        let mut ids = Vec::new();
+        for (i, (tool, prio, deps, nanos, fails)) in case.calls.iter().enumerate() {
+            let c = b.call_with_priority(format!("c{i}"), tools[*tool], *prio);
+            for &d in deps {
+                if d < i {
+                    b.depends_on(c, ids[d]);
+                }
+            }
+            ids.push(c);
+            behaviours.push(Behaviour {
+                latency: Duration::from_nanos(*nanos),
+                failures: u32::from(*fails),
+                ..Behaviour::default()
+            });
+        }
+        (b.build().unwrap(), behaviours)
+    }
+
+    /// Most calls whose [start, end) intervals overlap at any instant, among `members`.
+    fn peak(run: &RunOutcome<u64>, members: impl Fn(usize) -> bool) -> usize {
+        let mut edges: Vec<(Duration, i32)> = Vec::new();
+        for (i, c) in run.calls.iter().enumerate() {
+            if let (Some(s), true) = (c.start, members(i)) {
+                edges.push((s, 1));
+                edges.push((c.end, -1));
+            }
+        }
+        // Ends sort before starts at the same instant: a slot freed at t is reusable at t.
+        edges.sort();
+        let (mut now, mut most) = (0i32, 0i32);
+        for (_, d) in edges {
+            now += d;
+            most = most.max(now);
+        }
+        most as usize
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn limits_dependencies_and_outcomes_hold(case in case()) {
+            let (plan, behaviours) = build(&case);
+            let run = run_script(&plan, behaviours.clone(), ExecutorConfig::with_max_concurrency(case.limit));
+            prop_assert_eq!(run.calls.len(), plan.calls().len());
+            prop_assert!(peak(&run, |_| true) <= case.limit);
+            for (t, lim) in case.tools.iter().enumerate() {
+                if let Some(lim) = lim {
+                    let on_tool = |i: usize| plan.calls()[i].tool.index() == t;
+                    prop_assert!(peak(&run, on_tool) <= *lim);
+                }
+            }
+            for (i, call) in plan.calls().iter().enumerate() {
+                let out = &run.calls[i];
+                let failed_dep = call.deps.iter().any(|d| run.calls[d.index()].status != CallStatus::Ok);
+                prop_assert_eq!(out.status == CallStatus::Skipped, failed_dep, "call {}", i);
+                if let Some(start) = out.start {
+                    for d in &call.deps {
+                        prop_assert!(run.calls[d.index()].end <= start, "call {} started before dep {:?}", i, d);
+                    }
+                }
+                let want = if failed_dep { CallStatus::Skipped } else if behaviours[i].failures > 0 { CallStatus::Error } else { CallStatus::Ok };
+                prop_assert_eq!(out.status, want);
+            }
+        }
+
+        #[test]
+        fn the_same_inputs_give_the_same_schedule(case in case()) {
+            let (plan, behaviours) = build(&case);
+            let config = ExecutorConfig::with_max_concurrency(case.limit);
+            let a = run_script(&plan, behaviours.clone(), config.clone());
+            let b = run_script(&plan, behaviours, config);
+            let key = |r: &RunOutcome<u64>| r.calls.iter().map(|c| (c.status, c.start, c.end, c.attempts)).collect::<Vec<_>>();
+            prop_assert_eq!(key(&a), key(&b));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The [`Tool`] trait: what the executor runs for each call.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use crate::plan::{Call, CallIdx};
+
+/// A boxed error from a tool, as in tower's `BoxError`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Runs calls. One implementation serves every tool of a plan: dispatch on
+/// [`CallContext::call`]`.tool`.
+///
+/// The returned future is polled on the executor's task, as `FuturesUnordered` does:
+/// it must not block the thread. Offload CPU-heavy work (to `spawn_blocking`, rayon, or
+/// a pool of your own) and await its result.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::Future;
+/// use parabench::executor::{CallContext, Tool, ToolError};
+///
+/// struct Echo;
+///
+/// impl Tool for Echo {
+///     type Output = String;
+///
+///     fn call<'a>(
+///         &'a self,
+///         ctx: CallContext<'a, String>,
+///     ) -> impl Future<Output = Result<String, ToolError>> + Send + 'a {
+///         async move {
+///             let inputs: Vec<&String> = ctx.dependency_outputs().flatten().collect();
+///             Ok(format!("{} after {inputs:?}", ctx.call().id))
+///         }
+///     }
+/// }
+/// ```
+pub trait Tool: Sync {
+    /// What a successful call returns; dependents can read it.
+    type Output: Send + Sync;
+
+    /// Runs one attempt of a call.
+    fn call<'a>(
+        &'a self,
+        ctx: CallContext<'a, Self::Output>,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send + 'a;
+}
+
+/// What a tool knows about the attempt it runs.
+#[derive(Debug)]
+pub struct CallContext<'a, O> {
+    pub(super) idx: CallIdx,
+    pub(super) call: &'a Call,
+    pub(super) attempt: u32,
+    pub(super) outputs: &'a [OnceLock<O>],
+}
+
+impl<'a, O> CallContext<'a, O> {
+    /// The call's index in the plan.
+    pub fn index(&self) -> CallIdx {
+        self.idx
+    }
+
+    /// The call: id, tool, priority, dependencies.
+    pub fn call(&self) -> &'a Call {
+        self.call
+    }
+
+    /// Which attempt this is, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The output of each dependency, in the order of `call().deps`; `None` for one that
+    /// did not succeed (only possible when dependents of failed calls run anyway).
+    pub fn dependency_outputs(&self) -> impl Iterator<Item = Option<&'a O>> + 'a {
+        let outputs = self.outputs;
+        self.call.deps.iter().map(move |d| outputs[d.index()].get())
+    }
+}
+
+/// A failed attempt.
+///
+/// Errors are retried (if the run's retry policy allows) unless made with
+/// [`ToolError::permanent`].
+pub struct ToolError {
+    error: BoxError,
+    retryable: bool,
+}
+
+impl ToolError {
+    /// A transient error: the attempt may be retried.
+    pub fn new(error: impl Into<BoxError>) -> Self {
+        Self {
+            error: error.into(),
+            retryable: true,
+        }
+    }
+
+    /// An error that another attempt would not fix (a bad request, say).
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        Self {
+            error: error.into(),
+            retryable: false,
+        }
+    }
+
+    /// Whether a retry may help.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// The underlying error.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.error
+    }
+
+    /// The underlying error, by value.
+    pub fn into_inner(self) -> BoxError {
+        self.error
+    }
+}
+
+impl fmt::Debug for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolError")
+            .field("error", &self.error)
+            .field("retryable", &self.retryable)
+            .finish()
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for ToolError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.error)
+    }
+}

@@ -1,0 +1,154 @@
+//! CPU-bound work sized in CPU time, not in wall time.
+//!
+//! "Spin until the wall clock says 20 ms" fakes parallelism: forty such calls on two
+//! cores all finish after 20 ms of wall time while each got a fraction of a core. Here a
+//! call does a fixed amount of real work instead, calibrated once per process so that
+//! one unit of latency is one unit of CPU time on an idle core. Forty 20 ms calls on two
+//! cores then take at least 400 ms, and the speedup can never exceed the core count.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Work between two checks for cancellation (~50 µs on current machines).
+const CHUNK: u64 = 1 << 14;
+
+/// How many units of work one nanosecond of CPU time buys on this machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Calibration {
+    units_per_ns: f64,
+}
+
+impl Calibration {
+    /// Measures this machine once per process (about 20 ms, the first time).
+    pub fn get() -> Calibration {
+        static CALIBRATION: OnceLock<Calibration> = OnceLock::new();
+        *CALIBRATION.get_or_init(Calibration::measure)
+    }
+
+    /// The fastest of several short trials: a trial only ever runs slower than the
+    /// machine can (interrupted, descheduled), never faster.
+    fn measure() -> Calibration {
+        let units = 1u64 << 17;
+        burn(units); // warm up caches and the frequency governor
+        let best = (0..12)
+            .map(|_| {
+                let t = Instant::now();
+                burn(units);
+                t.elapsed()
+            })
+            .min()
+            .expect("trials ran");
+        Calibration {
+            units_per_ns: units as f64 / best.as_nanos().max(1) as f64,
+        }
+    }
+
+    /// Units of work that take `cpu` of CPU time.
+    pub fn units(&self, cpu: Duration) -> u64 {
+        (cpu.as_nanos() as f64 * self.units_per_ns).round() as u64
+    }
+}
+
+/// The work itself: a xorshift chain the compiler can neither skip nor vectorise.
+fn burn(units: u64) -> u64 {
+    let mut x = black_box(0x9e37_79b9_7f4a_7c15u64);
+    for _ in 0..units {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    black_box(x)
+}
+
+/// Does `units` of work, stopping early once `cancel` is set.
+fn burn_cancellable(units: u64, cancel: &AtomicBool) {
+    let mut left = units;
+    while left > 0 && !cancel.load(Ordering::Relaxed) {
+        let n = left.min(CHUNK);
+        burn(n);
+        left -= n;
+    }
+}
+
+/// A pool of one thread per core that runs CPU work off the async runtime, so a CPU
+/// call never stalls the I/O calls' timers.
+#[derive(Debug, Clone)]
+pub struct CpuPool {
+    pool: Arc<rayon::ThreadPool>,
+    calibration: Calibration,
+}
+
+impl CpuPool {
+    /// A pool of `threads` threads.
+    ///
+    /// # Errors
+    ///
+    /// When the threads cannot be spawned.
+    pub fn new(threads: usize) -> Result<Self, rayon::ThreadPoolBuildError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("parabench-cpu-{i}"))
+            .build()?;
+        Ok(Self {
+            pool: Arc::new(pool),
+            calibration: Calibration::get(),
+        })
+    }
+
+    /// Works for `cpu` of CPU time on one of the pool's threads (after waiting for one
+    /// to be free).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the work within a few tens of microseconds.
+    pub async fn work(&self, cpu: Duration) {
+        let units = self.calibration.units(cpu);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let guard = CancelOnDrop(cancel.clone());
+        let (done, finished) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            burn_cancellable(units, &cancel);
+            let _ = done.send(());
+        });
+        // The pool never drops a job, so the sender always sends.
+        let _ = finished.await;
+        drop(guard);
+    }
+}
+
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_scales_linearly() {
+        let c = Calibration::get();
+        let one = c.units(Duration::from_millis(1));
+        assert!(one > 0);
+        let ten = c.units(Duration::from_millis(10));
+        assert!((ten as f64 / one as f64 - 10.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn cancelled_work_stops_at_the_next_chunk() {
+        // Without the flag this would run for centuries.
+        burn_cancellable(u64::MAX, &AtomicBool::new(true));
+    }
+
+    #[tokio::test]
+    async fn work_completes_on_the_pool() {
+        let pool = CpuPool::new(1).unwrap();
+        pool.work(Duration::from_micros(200)).await;
+        pool.work(Duration::ZERO).await;
+    }
+}

@@ -1,0 +1,179 @@
+//! Simulated tools: latency distributions, failure models, I/O and CPU work.
+//!
+//! [`SimTool`] implements the executor's [`Tool`] trait for every tool of a plan. Each
+//! attempt draws its latency and its fate from a generator keyed by (seed, call id,
+//! attempt) (see [`crate::seed`]), so every run of a scenario, whatever its concurrency
+//! or clock, sees the same per-call behaviour.
+
+pub mod cpu;
+pub mod failure;
+pub mod latency;
+
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+
+pub use cpu::{Calibration, CpuPool};
+pub use failure::{FailureModel, Fate};
+pub use latency::Latency;
+
+use crate::clock::Clock;
+use crate::executor::{CallContext, Tool, ToolError};
+use crate::plan::{Plan, ToolKind};
+use crate::seed::{self, Stream};
+
+/// How one simulated tool behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolModel {
+    /// Time per attempt: waiting for an I/O tool, CPU time for a CPU tool.
+    pub latency: Latency,
+    /// How often an attempt fails or hangs.
+    pub failure: FailureModel,
+}
+
+impl ToolModel {
+    /// Always `latency`, never failing.
+    pub fn constant(latency: Duration) -> Self {
+        Self {
+            latency: Latency::constant(latency),
+            failure: FailureModel::NEVER,
+        }
+    }
+}
+
+/// What an attempt will do, drawn before it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Draw {
+    /// Its latency (CPU time for a CPU tool).
+    pub latency: Duration,
+    /// Whether it succeeds, fails or hangs.
+    pub fate: Fate,
+}
+
+/// Where CPU-bound work runs.
+#[derive(Clone, Debug)]
+enum Cores {
+    /// Real work on a pool of threads, one per core.
+    Real(CpuPool),
+    /// Simulated: an attempt holds one of N virtual cores for its CPU time.
+    Virtual(Arc<tokio::sync::Semaphore>),
+}
+
+/// Why a [`SimTool`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The plan and the models do not match.
+    #[error("the plan has {tools} tools but {models} models were given")]
+    ModelCount {
+        /// Tools in the plan.
+        tools: usize,
+        /// Models given.
+        models: usize,
+    },
+    /// The CPU pool could not start.
+    #[error("cannot start the CPU pool: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// Every simulated tool of a plan, as one [`Tool`].
+#[derive(Debug)]
+pub struct SimTool {
+    seed: u64,
+    clock: Clock,
+    kinds: Vec<ToolKind>,
+    models: Vec<ToolModel>,
+    call_keys: Vec<u64>,
+    cores: Cores,
+}
+
+impl SimTool {
+    /// Simulates `plan`'s tools with `models` (one per tool, by [`ToolId`](crate::plan::ToolId)),
+    /// waiting on `clock`. CPU work runs on `cores` threads, or `cores` virtual cores
+    /// under simulated time.
+    ///
+    /// # Errors
+    ///
+    /// When the number of models differs from the number of tools, or the CPU pool
+    /// cannot start.
+    pub fn new(
+        plan: &Plan,
+        models: Vec<ToolModel>,
+        seed: u64,
+        clock: Clock,
+        cores: NonZeroUsize,
+    ) -> Result<Self, SimError> {
+        if models.len() != plan.tools().len() {
+            return Err(SimError::ModelCount {
+                tools: plan.tools().len(),
+                models: models.len(),
+            });
+        }
+        let uses_cpu = plan.tools().iter().any(|t| t.kind == ToolKind::Cpu);
+        let cores = if clock.is_virtual() {
+            Cores::Virtual(Arc::new(tokio::sync::Semaphore::new(cores.get())))
+        } else {
+            // Threads only where CPU tools need them.
+            CpuPool::new(if uses_cpu { cores.get() } else { 1 }).map(Cores::Real)?
+        };
+        Ok(Self {
+            seed,
+            clock,
+            kinds: plan.tools().iter().map(|t| t.kind).collect(),
+            models,
+            call_keys: plan.calls().iter().map(|c| seed::call_key(&c.id)).collect(),
+            cores,
+        })
+    }
+
+    /// What attempt `attempt` of call `idx` does: the same in every run with this seed.
+    pub fn draw(&self, idx: crate::plan::CallIdx, tool: crate::plan::ToolId, attempt: u32) -> Draw {
+        let key = self.call_keys[idx.index()];
+        let model = &self.models[tool.index()];
+        // Constant, never-failing tools skip the generators: that is the zero-latency
+        // case the overhead benchmarks measure.
+        let latency = match model.latency {
+            Latency::Constant { value } => value,
+            ref l => l.sample(&mut seed::rng(self.seed, key, attempt, Stream::Latency)),
+        };
+        let fate = if model.failure == FailureModel::NEVER {
+            Fate::Succeed
+        } else {
+            model
+                .failure
+                .fate(seed::rng(self.seed, key, attempt, Stream::Failure).random())
+        };
+        Draw { latency, fate }
+    }
+
+    async fn attempt(&self, ctx: CallContext<'_, ()>) -> Result<(), ToolError> {
+        let tool = ctx.call().tool;
+        let Draw { latency, fate } = self.draw(ctx.index(), tool, ctx.attempt());
+        if fate == Fate::Hang {
+            // Only the attempt's timeout or the run's deadline ends it.
+            return std::future::pending().await;
+        }
+        match (self.kinds[tool.index()], &self.cores) {
+            (ToolKind::Io, _) => self.clock.sleep(latency).await,
+            (ToolKind::Cpu, Cores::Real(pool)) => pool.work(latency).await,
+            (ToolKind::Cpu, Cores::Virtual(cores)) => {
+                let _core = cores.acquire().await.expect("the semaphore is never closed");
+                self.clock.sleep(latency).await;
+            }
+        }
+        match fate {
+            Fate::Fail => Err(ToolError::new("simulated failure")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Tool for SimTool {
+    type Output = ();
+
+    fn call<'a>(&'a self, ctx: CallContext<'a, ()>) -> impl Future<Output = Result<(), ToolError>> + Send + 'a {
+        self.attempt(ctx)
+    }
+}
