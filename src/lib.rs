@@ -1,9 +1,28 @@
-//! parabench
+//! parabench: an observability-first benchmarking harness for parallel tool execution.
+//!
+//! Data flows from a scenario file to a report:
+//!
+//! - [`scenario`]: the TOML model, validated with located errors, expanded into a
+//! - [`plan`]: the calls and their dependency DAG, as plain data, which the
+//! - [`executor`] runs through any [`executor::Tool`] under global and per-tool limits,
+//!   rate limits, retries, timeouts and a deadline, waiting on a [`clock`] (real, with
+//!   sub-millisecond waits, or virtual). [`sim`] provides simulated I/O and CPU tools.
+//! - [`report`]: the speedup against its work–span bound, percentiles from
+//!   [`telemetry`]'s HDR histograms, expectations, and renderings.
+//! - [`harness`] ties them together for one `parabench run`; [`cli`] is the binary.
+//!
+//! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
+//! run real async tools through it (see `examples/own_tools.rs`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod cli;
 pub mod clock;
 pub mod executor;
+pub mod harness;
 pub mod plan;
+pub mod report;
+pub mod scenario;
 pub mod seed;
 pub mod sim;
+pub mod telemetry;

@@ -1,0 +1,94 @@
+//! The `parabench` command line: clap types, one file per command, and the only code
+//! that prints, exits or knows miette.
+
+mod diagnostic;
+mod list;
+mod output;
+mod run;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use run::RunArgs;
+
+/// Exit code of a usage or input error: nothing was run.
+pub const EXIT_INPUT: u8 = 1;
+/// Exit code of a run whose expectations failed.
+pub const EXIT_EXPECTATION: u8 = 2;
+
+/// Measures whether running tools in parallel really pays, and why.
+#[derive(Debug, Parser)]
+#[command(name = "parabench", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario sequentially and in parallel, and report the speedup.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// List the scenarios in a directory.
+    List {
+        /// The directory to look in.
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+}
+
+/// `--mode`: which runs to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum ModeArg {
+    /// Sequential, then parallel: gives the speedup.
+    #[default]
+    Compare,
+    /// Only the sequential baseline.
+    Sequential,
+    /// Only the parallel run (sliding window).
+    Parallel,
+    /// Only fixed batches.
+    Batch,
+}
+
+/// `--clock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum ClockArg {
+    /// Wall time.
+    #[default]
+    Real,
+    /// Simulated time: deterministic and fast.
+    Virtual,
+}
+
+/// Runs a parsed command line and returns the process's exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Validate { scenarios } => validate::run(&scenarios),
+        Command::List { dir } => list::run(&dir),
+    };
+    ExitCode::from(code)
+}
+
+/// Reports a command line clap could not parse; `--help` and `--version` exit 0, usage
+/// errors exit 1 (clap's own default would be 2, which parabench keeps for failed
+/// expectations).
+pub fn usage_error(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if error.use_stderr() {
+        ExitCode::from(EXIT_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,209 @@
+//! Runs a scenario: the sequential baseline and the parallel run on the same sampled
+//! calls, then the speedup, its bound and the expectations, as one [`Report`].
+//!
+//! This is the library form of `parabench run`; benches and `tune` use it too.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use crate::clock::{Clock, virtual_runtime};
+use crate::executor::{Executor, ExecutorConfig, Observer, RunOutcome, Schedule};
+use crate::report::expect::{self, Measured};
+use crate::report::model::{Report, RunMode, RunReport, SCHEMA_VERSION};
+use crate::report::speedup::{SpeedupBound, ratio};
+use crate::scenario::Scenario;
+use crate::sim::{SimError, SimTool};
+
+/// Which clock runs the scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ClockKind {
+    /// Wall time: tools really wait and really compute.
+    #[default]
+    Real,
+    /// Simulated time: deterministic, and as fast as the events can be processed.
+    Virtual,
+}
+
+impl ClockKind {
+    /// `real` or `virtual`, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::Real => "real",
+            ClockKind::Virtual => "virtual",
+        }
+    }
+}
+
+/// Which runs to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Modes {
+    /// Sequential, then the scenario's parallel mode: gives the speedup.
+    #[default]
+    Compare,
+    /// Only the sequential baseline.
+    Sequential,
+    /// Only a sliding window.
+    Parallel,
+    /// Only fixed batches.
+    Batch,
+}
+
+/// A fully resolved request to run a scenario: flags already applied over the file.
+#[derive(Clone, Debug, Default)]
+pub struct RunRequest {
+    /// Which runs to make.
+    pub modes: Modes,
+    /// Overrides the scenario's `max_concurrency`.
+    pub max_concurrency: Option<NonZeroUsize>,
+    /// The clock.
+    pub clock: ClockKind,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+}
+
+/// Why a scenario could not run at all (a failed call is not an error: it is data).
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    /// The simulated tools could not be built.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// The cores of this machine.
+pub fn machine_cores() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+/// Runs `scenario` as `request` says and builds the report.
+///
+/// # Errors
+///
+/// [`HarnessError`] when the runtime or the simulated tools cannot start.
+pub fn run(scenario: &Scenario, request: &RunRequest) -> Result<Report, HarnessError> {
+    run_observed(scenario, request, |_| crate::executor::NoopObserver)
+}
+
+/// [`run`], with an observer per run made by `observer(mode)`.
+///
+/// # Errors
+///
+/// [`HarnessError`] when the runtime or the simulated tools cannot start.
+pub fn run_observed<B: Observer>(
+    scenario: &Scenario,
+    request: &RunRequest,
+    mut observer: impl FnMut(RunMode) -> B,
+) -> Result<Report, HarnessError> {
+    let seed = request.seed.unwrap_or(scenario.seed);
+    let parallel = parallel_config(scenario, request, seed);
+    let parallel_mode = match (request.modes, parallel.schedule) {
+        (Modes::Batch, _) | (Modes::Compare, Schedule::Batch { .. }) => RunMode::Batch,
+        _ => RunMode::Parallel,
+    };
+    let runs: Vec<(RunMode, ExecutorConfig)> = match request.modes {
+        Modes::Compare => vec![
+            (RunMode::Sequential, parallel.sequential()),
+            (parallel_mode, parallel.clone()),
+        ],
+        Modes::Sequential => vec![(RunMode::Sequential, parallel.sequential())],
+        Modes::Parallel | Modes::Batch => vec![(parallel_mode, parallel.clone())],
+    };
+    let cores = match request.clock {
+        ClockKind::Virtual => scenario.cpu_cores.unwrap_or_else(machine_cores),
+        ClockKind::Real => machine_cores(),
+    };
+    let runtime = match request.clock {
+        ClockKind::Virtual => virtual_runtime()?,
+        ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores.get())
+            .enable_all()
+            .build()?,
+    };
+
+    let mut outcomes: Vec<(RunMode, RunOutcome<()>)> = Vec::with_capacity(runs.len());
+    for (mode, config) in runs {
+        let clock = match request.clock {
+            ClockKind::Virtual => Clock::simulated(),
+            ClockKind::Real => Clock::real(),
+        };
+        let tool = SimTool::new(&scenario.plan, scenario.models.clone(), seed, clock.clone(), cores)?;
+        let mut obs = observer(mode);
+        let executor = Executor::new(config);
+        let outcome = runtime.block_on(executor.run_observed(&scenario.plan, &tool, &clock, &mut obs));
+        outcomes.push((mode, outcome));
+    }
+
+    let reports: Vec<RunReport> = outcomes
+        .iter()
+        .map(|(mode, outcome)| RunReport::new(&scenario.plan, *mode, outcome))
+        .collect();
+    let (speedup, bound) = match outcomes.as_slice() {
+        [(RunMode::Sequential, seq), (_, par)] => {
+            let limit = effective_limit(&parallel);
+            let bound = SpeedupBound::new(&scenario.plan, seq, limit, cores.get());
+            (
+                Some(ratio(seq.wall, par.wall)),
+                Some((bound.speedup_bound(seq.wall), bound)),
+            )
+        }
+        _ => (None, None),
+    };
+    let speedup_bound = bound.as_ref().map(|(b, _)| *b);
+    let efficiency = speedup.zip(speedup_bound).map(|(s, b)| s / b);
+    let tested = reports.last().expect("at least one run");
+    let expectations = expect::check(
+        &scenario.expect,
+        Measured {
+            run: tested,
+            speedup,
+            efficiency,
+        },
+    );
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        scenario: scenario.name.clone(),
+        seed,
+        clock: request.clock.as_str().to_string(),
+        parabench_version: env!("CARGO_PKG_VERSION").to_string(),
+        runs: reports,
+        speedup,
+        speedup_bound,
+        efficiency,
+        bound: bound.map(|(_, b)| b.to_report()),
+        expectations,
+    })
+}
+
+/// The scenario's executor settings with the request's overrides.
+fn parallel_config(scenario: &Scenario, request: &RunRequest, seed: u64) -> ExecutorConfig {
+    let mut config = scenario.executor.clone();
+    config.seed = seed;
+    if let Some(n) = request.max_concurrency {
+        config.max_concurrency = n;
+    }
+    match request.modes {
+        Modes::Parallel => config.schedule = Schedule::Window,
+        Modes::Batch if config.schedule == Schedule::Window => {
+            config.schedule = Schedule::Batch {
+                size: config.max_concurrency,
+            };
+        }
+        _ => {}
+    }
+    config
+}
+
+/// Calls that can really be in flight at once under `config`.
+fn effective_limit(config: &ExecutorConfig) -> usize {
+    match config.schedule {
+        Schedule::Window => config.max_concurrency.get(),
+        Schedule::Batch { size } => size.get().min(config.max_concurrency.get()),
+    }
+}
+
+/// Seconds as a [`Duration`], for callers reading reports.
+pub fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or_default()
+}

@@ -1,0 +1,136 @@
+//! Checks a scenario's `[expect]` table against what a run measured.
+
+use std::time::Duration;
+
+use super::model::{ExpectationResult, RunReport};
+use super::terminal::fmt_duration;
+use crate::scenario::Expectations;
+
+/// What the expectations are checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct Measured<'a> {
+    /// The run under test (the parallel one, or the only one).
+    pub run: &'a RunReport,
+    /// Sequential wall / parallel wall, if both ran.
+    pub speedup: Option<f64>,
+    /// speedup / bound, if both ran.
+    pub efficiency: Option<f64>,
+}
+
+/// Checks every expectation that is set, in a fixed order.
+pub fn check(expect: &Expectations, measured: Measured<'_>) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    let mut at_least = |name: &str, want: Option<f64>, got: Option<f64>| {
+        if let Some(want) = want {
+            out.push(match got {
+                Some(got) => ExpectationResult {
+                    name: name.to_string(),
+                    ok: Some(got >= want),
+                    detail: format!("{got:.3} {} {want}", if got >= want { ">=" } else { "<" }),
+                },
+                None => not_measured(name),
+            });
+        }
+    };
+    at_least("min_speedup", expect.min_speedup, measured.speedup);
+    at_least("min_efficiency", expect.min_efficiency, measured.efficiency);
+    at_least(
+        "min_success_rate",
+        expect.min_success_rate,
+        Some(measured.run.success_rate),
+    );
+    if let Some(max) = expect.max_p99 {
+        let p99 = Duration::from_secs_f64(measured.run.latency.p99_s);
+        let ok = p99 <= max;
+        out.push(ExpectationResult {
+            name: "max_p99".to_string(),
+            ok: Some(ok),
+            detail: format!(
+                "{} {} {}",
+                fmt_duration(p99),
+                if ok { "<=" } else { ">" },
+                fmt_duration(max)
+            ),
+        });
+    }
+    out
+}
+
+fn not_measured(name: &str) -> ExpectationResult {
+    ExpectationResult {
+        name: name.to_string(),
+        ok: None,
+        detail: "not measured in this mode (needs --mode compare)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::{Percentiles, RunMode};
+
+    fn run(success_rate: f64, p99_s: f64) -> RunReport {
+        RunReport {
+            mode: RunMode::Parallel,
+            max_concurrency: 5,
+            wall_s: 1.0,
+            deadline_hit: false,
+            success_rate,
+            latency: Percentiles {
+                p99_s,
+                ..Percentiles::default()
+            },
+            calls: Vec::new(),
+            tools: Default::default(),
+        }
+    }
+
+    #[test]
+    fn each_expectation_passes_or_fails_on_its_own() {
+        let expect = Expectations {
+            min_speedup: Some(4.5),
+            min_efficiency: Some(0.9),
+            min_success_rate: Some(0.95),
+            max_p99: Some(Duration::from_millis(500)),
+        };
+        let r = run(0.9, 0.4);
+        let results = check(
+            &expect,
+            Measured {
+                run: &r,
+                speedup: Some(4.9),
+                efficiency: Some(0.85),
+            },
+        );
+        let oks: Vec<_> = results.iter().map(|r| (r.name.as_str(), r.ok)).collect();
+        assert_eq!(
+            oks,
+            [
+                ("min_speedup", Some(true)),
+                ("min_efficiency", Some(false)),
+                ("min_success_rate", Some(false)),
+                ("max_p99", Some(true))
+            ]
+        );
+        assert_eq!(results[0].detail, "4.900 >= 4.5");
+        assert_eq!(results[3].detail, "400.0ms <= 500.0ms");
+    }
+
+    #[test]
+    fn speedup_without_a_sequential_run_is_not_measured() {
+        let expect = Expectations {
+            min_speedup: Some(2.0),
+            ..Expectations::default()
+        };
+        let r = run(1.0, 0.1);
+        let results = check(
+            &expect,
+            Measured {
+                run: &r,
+                speedup: None,
+                efficiency: None,
+            },
+        );
+        assert_eq!(results[0].ok, None);
+    }
+}

@@ -1,0 +1,281 @@
+//! The JSON report contract (DESIGN.md, "Contract: JSON report") as serde types.
+//!
+//! `schema_version` changes only when a field changes meaning or goes away; the JSON
+//! Schema of each version is committed under `schemas/`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::executor::{CallStatus, RunOutcome};
+use crate::plan::Plan;
+use crate::telemetry::LatencyHistogram;
+
+/// The version of the report format this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which kind of run a [`RunReport`] describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// One call at a time: the baseline.
+    Sequential,
+    /// A sliding window of `max_concurrency` calls.
+    Parallel,
+    /// Fixed batches, each waiting for its slowest call.
+    Batch,
+}
+
+impl RunMode {
+    /// The mode as it appears in reports and telemetry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Sequential => "sequential",
+            RunMode::Parallel => "parallel",
+            RunMode::Batch => "batch",
+        }
+    }
+}
+
+/// A whole `parabench run`: its runs, the speedup and the expectations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Format version; see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed of every random draw.
+    pub seed: u64,
+    /// `real` or `virtual`.
+    pub clock: String,
+    /// The parabench version that wrote the report.
+    pub parabench_version: String,
+    /// The runs, in the order they ran.
+    pub runs: Vec<RunReport>,
+    /// Sequential wall time / parallel wall time, when both ran.
+    pub speedup: Option<f64>,
+    /// The work–span bound on the speedup.
+    pub speedup_bound: Option<f64>,
+    /// speedup / speedup_bound.
+    pub efficiency: Option<f64>,
+    /// How the bound was derived, when it was.
+    pub bound: Option<BoundReport>,
+    /// The scenario's expectations, checked.
+    pub expectations: Vec<ExpectationResult>,
+}
+
+/// The terms of the speedup bound, in seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoundReport {
+    /// Sum of the sequential run's call durations (T1).
+    pub total_work_s: f64,
+    /// The longest dependency chain (T∞).
+    pub critical_path_s: f64,
+    /// Time no parallel schedule can beat: the largest of the terms below.
+    pub makespan_lower_s: f64,
+    /// What sets that time: `max_concurrency`, `critical_path`, `cpu_cores`,
+    /// `tool_limit:NAME` or `rate_limit:NAME`.
+    pub binding: String,
+    /// Every term, by the name used in `binding`.
+    pub terms_s: BTreeMap<String, f64>,
+}
+
+/// One run of the scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// sequential, parallel or batch.
+    pub mode: RunMode,
+    /// The global limit of this run.
+    pub max_concurrency: usize,
+    /// From the start of the run to the end of its last call.
+    pub wall_s: f64,
+    /// Whether the deadline cut the run short.
+    pub deadline_hit: bool,
+    /// Calls that succeeded / all calls.
+    pub success_rate: f64,
+    /// Percentiles of end-to-end latency (end − ready) over calls that started.
+    pub latency: Percentiles,
+    /// One per call, in input order.
+    pub calls: Vec<CallReport>,
+    /// Per tool, by name.
+    pub tools: BTreeMap<String, ToolStats>,
+}
+
+/// One call of a run. Times are seconds from the start of the run, on its clock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallReport {
+    /// The call's id.
+    pub id: String,
+    /// Its tool's name.
+    pub tool: String,
+    /// The ids of its dependencies.
+    pub deps: Vec<String>,
+    /// ok, error, timeout, skipped or cancelled.
+    pub status: CallStatus,
+    /// Attempts started.
+    pub attempts: u32,
+    /// When it became ready (all dependencies ended).
+    pub queued_s: Option<f64>,
+    /// When its first attempt started.
+    pub start_s: Option<f64>,
+    /// When it ended.
+    pub end_s: f64,
+    /// The last error, for a failed call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// For a skipped call, the id of the failed call that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+/// Latency percentiles in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_s: f64,
+    /// 90th percentile.
+    pub p90_s: f64,
+    /// 99th percentile.
+    pub p99_s: f64,
+    /// Largest.
+    pub max_s: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of a histogram.
+    pub fn of(h: &LatencyHistogram) -> Self {
+        Self {
+            p50_s: h.quantile(0.5).as_secs_f64(),
+            p90_s: h.quantile(0.9).as_secs_f64(),
+            p99_s: h.quantile(0.99).as_secs_f64(),
+            max_s: h.max().as_secs_f64(),
+        }
+    }
+}
+
+/// What one tool did in a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolStats {
+    /// `io` or `cpu`.
+    pub kind: String,
+    /// Calls of this tool.
+    pub count: usize,
+    /// Calls that succeeded.
+    pub ok: usize,
+    /// Calls that failed.
+    pub error: usize,
+    /// Calls whose last attempt timed out.
+    pub timeout: usize,
+    /// Calls skipped because a dependency failed.
+    pub skipped: usize,
+    /// Calls cut by the deadline.
+    pub cancelled: usize,
+    /// Attempts beyond the first.
+    pub retries: u64,
+    /// Median service time (end − start: attempts and backoffs).
+    pub p50_s: f64,
+    /// 90th percentile of service time.
+    pub p90_s: f64,
+    /// 99th percentile of service time.
+    pub p99_s: f64,
+    /// Largest service time.
+    pub max_s: f64,
+    /// 99th percentile of queue wait (start − ready).
+    pub queue_p99_s: f64,
+}
+
+/// One expectation of the scenario, checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    /// The key in `[expect]`, such as `min_speedup`.
+    pub name: String,
+    /// Whether it held; `None` when this run did not measure it.
+    pub ok: Option<bool>,
+    /// Measured against expected, such as `4.9 >= 4.5`.
+    pub detail: String,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl RunReport {
+    /// Summarises a run of `plan`.
+    pub fn new<O>(plan: &Plan, mode: RunMode, run: &RunOutcome<O>) -> Self {
+        let mut service: Vec<LatencyHistogram> = plan.tools().iter().map(|_| LatencyHistogram::new()).collect();
+        let mut queue = service.clone();
+        let mut latency = LatencyHistogram::new();
+        let mut tools: Vec<ToolStats> = plan
+            .tools()
+            .iter()
+            .map(|t| ToolStats {
+                kind: t.kind.to_string(),
+                count: 0,
+                ok: 0,
+                error: 0,
+                timeout: 0,
+                skipped: 0,
+                cancelled: 0,
+                retries: 0,
+                p50_s: 0.0,
+                p90_s: 0.0,
+                p99_s: 0.0,
+                max_s: 0.0,
+                queue_p99_s: 0.0,
+            })
+            .collect();
+        let mut calls = Vec::with_capacity(run.calls.len());
+        for (call, out) in plan.calls().iter().zip(&run.calls) {
+            let t = call.tool.index();
+            let stats = &mut tools[t];
+            stats.count += 1;
+            stats.retries += u64::from(out.attempts.saturating_sub(1));
+            match out.status {
+                CallStatus::Ok => stats.ok += 1,
+                CallStatus::Error => stats.error += 1,
+                CallStatus::Timeout => stats.timeout += 1,
+                CallStatus::Skipped => stats.skipped += 1,
+                CallStatus::Cancelled => stats.cancelled += 1,
+            }
+            if let (Some(s), Some(q)) = (out.service_time(), out.queue_wait()) {
+                service[t].record(s);
+                queue[t].record(q);
+                latency.record(s + q);
+            }
+            calls.push(CallReport {
+                id: call.id.clone(),
+                tool: plan.tool(call.tool).name.clone(),
+                deps: call.deps.iter().map(|d| plan.call(*d).id.clone()).collect(),
+                status: out.status,
+                attempts: out.attempts,
+                queued_s: out.ready.map(secs),
+                start_s: out.start.map(secs),
+                end_s: secs(out.end),
+                error: out.error.as_ref().map(ToString::to_string),
+                cause: out.cause.map(|c| plan.call(c).id.clone()),
+            });
+        }
+        for (t, stats) in tools.iter_mut().enumerate() {
+            let p = Percentiles::of(&service[t]);
+            (stats.p50_s, stats.p90_s, stats.p99_s, stats.max_s) = (p.p50_s, p.p90_s, p.p99_s, p.max_s);
+            stats.queue_p99_s = secs(queue[t].quantile(0.99));
+        }
+        let ok = run.count(CallStatus::Ok);
+        RunReport {
+            mode,
+            max_concurrency: run.max_concurrency,
+            wall_s: secs(run.wall),
+            deadline_hit: run.deadline_hit,
+            success_rate: ok as f64 / run.calls.len().max(1) as f64,
+            latency: Percentiles::of(&latency),
+            calls,
+            tools: plan.tools().iter().map(|t| t.name.clone()).zip(tools).collect(),
+        }
+    }
+
+    /// Calls in this run.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+}

@@ -1,0 +1,156 @@
+//! The report as an aligned table for a terminal, readable at 80 columns.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
+
+use super::Render;
+use super::model::{Report, RunReport};
+
+/// Renders a [`Report`] as text tables.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Terminal;
+
+/// Rules above and below the table and under its header; nothing between rows or
+/// columns, so ten columns fit in 80 characters.
+const STYLE: TableStyle = TableStyle::new()
+    .top_border(LineStyle::none().fill('─').junction('─'))
+    .header_separator(LineStyle::none().fill('─').junction('─'))
+    .bottom_border(LineStyle::none().fill('─').junction('─'));
+
+impl Render for Terminal {
+    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let calls = report.runs.first().map_or(0, RunReport::call_count);
+        writeln!(
+            out,
+            "{} · seed {} · {} clock · {} calls",
+            report.scenario, report.seed, report.clock, calls
+        )?;
+        writeln!(out, "{}", runs_table(report))?;
+        writeln!(
+            out,
+            "Per run: end-to-end latency (queue wait + service). Per tool: service time."
+        )?;
+        for run in report.runs.iter().filter(|r| r.deadline_hit) {
+            writeln!(
+                out,
+                "! the {} run hit the deadline: unfinished calls were cancelled",
+                run.mode.as_str()
+            )?;
+        }
+        if let (Some(speedup), Some(bound), Some(eff)) = (report.speedup, report.speedup_bound, report.efficiency) {
+            let binding = report.bound.as_ref().map_or("", |b| b.binding.as_str());
+            writeln!(
+                out,
+                "\nspeedup {speedup:.2}×  ·  bound {bound:.2}× (set by {binding})  ·  efficiency {:.1}%",
+                eff * 100.0
+            )?;
+        }
+        if !report.expectations.is_empty() {
+            writeln!(out, "\nexpectations")?;
+            for e in &report.expectations {
+                let mark = match e.ok {
+                    Some(true) => "✓",
+                    Some(false) => "✗",
+                    None => "–",
+                };
+                writeln!(out, "  {mark} {:<18} {}", e.name, e.detail)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn runs_table(report: &Report) -> Table {
+    let mut table = Table::new();
+    table.load_style(STYLE).set_header(vec![
+        "run / tool",
+        "wall",
+        "calls",
+        "ok",
+        "failed",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+    ]);
+    for run in &report.runs {
+        let failed = |f: &dyn Fn(&super::model::ToolStats) -> usize| run.tools.values().map(f).sum::<usize>();
+        let ok = failed(&|t| t.ok);
+        let bad = failed(&|t| t.error + t.timeout + t.cancelled + t.skipped);
+        let p = run.latency;
+        table.add_row(vec![
+            format!("{} ×{}", run.mode.as_str(), run.max_concurrency),
+            fmt_secs(run.wall_s),
+            run.call_count().to_string(),
+            ok.to_string(),
+            bad.to_string(),
+            fmt_secs(p.p50_s),
+            fmt_secs(p.p90_s),
+            fmt_secs(p.p99_s),
+            fmt_secs(p.max_s),
+        ]);
+        for (name, t) in &run.tools {
+            table.add_row(vec![
+                format!("  {name}"),
+                String::new(),
+                t.count.to_string(),
+                t.ok.to_string(),
+                (t.error + t.timeout + t.cancelled + t.skipped).to_string(),
+                fmt_secs(t.p50_s),
+                fmt_secs(t.p90_s),
+                fmt_secs(t.p99_s),
+                fmt_secs(t.max_s),
+            ]);
+        }
+    }
+    for i in 1..9 {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+            // One space between right-aligned numbers keeps the table within 80 columns.
+            column.set_padding((1, 0));
+        }
+    }
+    table
+}
+
+/// Four significant figures at most, in the unit that keeps the number short.
+pub fn fmt_secs(secs: f64) -> String {
+    fmt_duration(Duration::try_from_secs_f64(secs).unwrap_or_default())
+}
+
+/// A duration in µs, ms, s or minutes, short enough for a table cell.
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s == 0.0 {
+        "0".to_string()
+    } else if s < 1e-3 {
+        format!("{:.0}µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.1}ms", s * 1e3)
+    } else if s < 60.0 {
+        format!("{s:.3}s")
+    } else {
+        format!("{}m{:02.0}s", (s / 60.0).floor(), s % 60.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_fit_a_cell() {
+        let cases = [
+            (0.0, "0"),
+            (0.000_85, "850µs"),
+            (0.120_34, "120.3ms"),
+            (1.0021, "1.002s"),
+            (123.0, "2m03s"),
+        ];
+        for (s, want) in cases {
+            assert_eq!(fmt_secs(s), want);
+        }
+    }
+}
