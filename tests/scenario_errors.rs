@@ -526,10 +526,3 @@ fn truncated_files_never_panic() {
         assert!(result.is_ok(), "panicked on {cut:?}");
     }
 }
-#[test]
-fn zz_big() {
-    let src = format!("name = \"x\"\n[tools.t]\nlatency = {{ dist = \"constant\", value = \"1ms\" }}\n[[calls]]\nid = \"root\"\ntool = \"t\"\n[[generate]]\ntool = \"t\"\ncount = {}\nchain = true\ndepends_on = [\"root\"]\nparams = {{ a = \"${{root.result}}\" }}\n", MAX_CALLS - 1);
-    let t = std::time::Instant::now();
-    let s = parse(&src, Path::new("big.toml")).unwrap();
-    eprintln!("{} calls in {:?}", s.plan.calls().len(), t.elapsed());
-}

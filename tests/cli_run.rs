@@ -1,0 +1,148 @@
+//! `parabench run` through the real binary: output, JSON contract, exit codes.
+
+mod common;
+
+use common::{parabench, temp_dir, text, write};
+
+#[test]
+fn a_virtual_run_prints_the_table_and_writes_a_report_matching_the_schema() {
+    let dir = temp_dir("cli-run-json");
+    let json = dir.join("report.json");
+    let out = parabench(&[
+        "run",
+        "scenarios/independent_io.toml",
+        "--clock",
+        "virtual",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    for needle in [
+        "sequential ×1",
+        "parallel ×5",
+        "speedup 5.00×",
+        "bound 5.00×",
+        "✓ min_speedup",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("schemas/report-v1.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report["runs"][1]["calls"][0]["id"], "call1");
+    assert_eq!(report["runs"][1]["tools"]["api"]["count"], 20);
+    assert_eq!(report["speedup"], 5.0);
+    // The library reads back what it wrote.
+    parabench::report::json::read(&std::fs::read_to_string(&json).unwrap()).unwrap();
+}
+
+#[test]
+fn json_to_stdout_keeps_stdout_pure() {
+    let out = parabench(&["run", "--clock", "virtual", "--json", "-"]);
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON alone");
+    assert_eq!(report["scenario"], "independent_io");
+    assert!(stderr.contains("speedup"), "the table goes to stderr");
+}
+
+#[test]
+fn a_failed_expectation_exits_2() {
+    let dir = temp_dir("cli-run-expect");
+    let path = write(
+        &dir,
+        "greedy.toml",
+        r#"
+name = "greedy"
+[tools.api]
+latency = { dist = "constant", value = "10ms" }
+[[generate]]
+tool = "api"
+count = 4
+[expect]
+min_speedup = 100.0
+"#,
+    );
+    let (code, stdout, stderr) = text(&parabench(&["run", "--clock", "virtual", path.to_str().unwrap()]));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains("✗ min_speedup"));
+    assert!(stderr.contains("check failed: min_speedup"));
+}
+
+#[test]
+fn check_fails_when_an_expectation_could_not_be_measured() {
+    let args = ["run", "--clock", "virtual", "--mode", "parallel"];
+    assert_eq!(
+        text(&parabench(&args)).0,
+        0,
+        "without --check an unmeasured speedup is only reported"
+    );
+    let (code, _, stderr) = text(&parabench(&[&args[..], &["--check"]].concat()));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("min_speedup: not measured"), "{stderr}");
+}
+
+#[test]
+fn overrides_apply() {
+    let (code, stdout, stderr) = text(&parabench(&[
+        "run",
+        "--clock",
+        "virtual",
+        "--max-concurrency",
+        "10",
+        "--seed",
+        "7",
+    ]));
+    // 20 calls at 10 in flight: a speedup of 10, above the scenario's own floor.
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("parallel ×10") && stdout.contains("speedup 10.00×") && stdout.contains("seed 7"));
+}
+
+#[test]
+fn input_errors_exit_1_before_running() {
+    let (code, stdout, stderr) = text(&parabench(&["run", "no/such/scenario.toml"]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("no/such/scenario.toml") && stdout.is_empty(),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = text(&parabench(&["run", "--mode", "sideways"]));
+    assert_eq!(code, 1, "usage errors are input errors: {stderr}");
+
+    let (code, stdout, stderr) = text(&parabench(&[
+        "run",
+        "--clock",
+        "virtual",
+        "--json",
+        "/no/such/dir/r.json",
+    ]));
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "nothing ran: {stdout}");
+    assert!(stderr.contains("/no/such/dir/r.json"), "{stderr}");
+
+    let (code, _, _) = text(&parabench(&["run", "--max-concurrency", "0"]));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn help_exits_0() {
+    let (code, stdout, _) = text(&parabench(&["run", "--help"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--max-concurrency"));
+}
+
+#[test]
+fn list_shows_every_scenario() {
+    let (code, stdout, stderr) = text(&parabench(&["list"]));
+    assert_eq!(code, 0, "{stderr}");
+    for file in common::scenario_files() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(stdout.contains(&name), "{name} missing from\n{stdout}");
+    }
+}
