@@ -16,7 +16,9 @@ mod precise;
 mod real;
 mod virtual_time;
 
+use std::cmp::Ordering;
 use std::future::Future;
+use std::task::Waker;
 use std::time::Duration;
 
 pub use real::RealClock;
@@ -116,5 +118,34 @@ impl Clock {
             out = fut => Ok(out),
             stalled = self.drive() => Err(stalled),
         }
+    }
+}
+
+/// A sleeper in a timer heap: ordered by deadline, then by the order it went to sleep,
+/// so sleepers due at the same instant wake in a deterministic order.
+#[derive(Debug)]
+struct TimerEntry<T> {
+    at: T,
+    seq: u64,
+    waker: Waker,
+}
+
+impl<T: Ord> PartialEq for TimerEntry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<T: Ord> Eq for TimerEntry<T> {}
+
+impl<T: Ord> PartialOrd for TimerEntry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> Ord for TimerEntry<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.at.cmp(&other.at).then(self.seq.cmp(&other.seq))
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::Stalled;
+use super::{Stalled, TimerEntry};
 
 /// Builds the runtime a [`VirtualClock`] needs: current-thread, with tokio's time paused.
 ///
@@ -25,29 +25,7 @@ pub fn virtual_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-#[derive(Debug)]
-struct Entry {
-    at: Duration,
-    seq: u64,
-    waker: Waker,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
-}
+type Entry = TimerEntry<Duration>;
 
 #[derive(Debug, Default)]
 struct State {
