@@ -110,8 +110,12 @@ impl ToolSpec {
     }
 
     /// Limits the calls of this tool in flight at once.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0: such a tool could never run.
     pub fn with_max_concurrency(mut self, limit: usize) -> Self {
-        self.max_concurrency = NonZeroUsize::new(limit);
+        self.max_concurrency = Some(NonZeroUsize::new(limit).expect("a tool's max_concurrency must be at least 1"));
         self
     }
 

@@ -4,7 +4,6 @@
 //! # Examples
 //!
 //! ```
-//! use std::future::Future;
 //! use std::time::Duration;
 //! use parabench::clock::Clock;
 //! use parabench::executor::{CallContext, CallStatus, Executor, ExecutorConfig, Tool, ToolError};
@@ -16,11 +15,9 @@
 //! impl Tool for Wait {
 //!     type Output = ();
 //!
-//!     fn call<'a>(&'a self, _: CallContext<'a, ()>) -> impl Future<Output = Result<(), ToolError>> + Send + 'a {
-//!         async move {
-//!             self.0.sleep(Duration::from_millis(100)).await;
-//!             Ok(())
-//!         }
+//!     async fn call(&self, _: CallContext<'_, ()>) -> Result<(), ToolError> {
+//!         self.0.sleep(Duration::from_millis(100)).await;
+//!         Ok(())
 //!     }
 //! }
 //!

@@ -19,7 +19,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// # Examples
 ///
 /// ```
-/// use std::future::Future;
 /// use parabench::executor::{CallContext, Tool, ToolError};
 ///
 /// struct Echo;
@@ -27,14 +26,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// impl Tool for Echo {
 ///     type Output = String;
 ///
-///     fn call<'a>(
-///         &'a self,
-///         ctx: CallContext<'a, String>,
-///     ) -> impl Future<Output = Result<String, ToolError>> + Send + 'a {
-///         async move {
-///             let inputs: Vec<&String> = ctx.dependency_outputs().flatten().collect();
-///             Ok(format!("{} after {inputs:?}", ctx.call().id))
-///         }
+///     async fn call(&self, ctx: CallContext<'_, String>) -> Result<String, ToolError> {
+///         let inputs: Vec<&String> = ctx.dependency_outputs().flatten().collect();
+///         Ok(format!("{} after {inputs:?}", ctx.call().id))
 ///     }
 /// }
 /// ```

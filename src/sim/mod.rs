@@ -56,6 +56,8 @@ pub struct Draw {
 /// Where CPU-bound work runs.
 #[derive(Clone, Debug)]
 enum Cores {
+    /// The plan has no CPU tools.
+    None,
     /// Real work on a pool of threads, one per core.
     Real(CpuPool),
     /// Simulated: an attempt holds one of N virtual cores for its CPU time.
@@ -91,7 +93,7 @@ pub struct SimTool {
 
 impl SimTool {
     /// Simulates `plan`'s tools with `models` (one per tool, by [`ToolId`](crate::plan::ToolId)),
-    /// waiting on `clock`. CPU work runs on `cores` threads, or `cores` virtual cores
+    /// waiting on `clock`, which must be the clock the executor runs on. CPU work runs on `cores` threads, or `cores` virtual cores
     /// under simulated time.
     ///
     /// # Errors
@@ -112,11 +114,11 @@ impl SimTool {
             });
         }
         let uses_cpu = plan.tools().iter().any(|t| t.kind == ToolKind::Cpu);
-        let cores = if clock.is_virtual() {
-            Cores::Virtual(Arc::new(tokio::sync::Semaphore::new(cores.get())))
-        } else {
+        let cores = match (uses_cpu, clock.is_virtual()) {
             // Threads only where CPU tools need them.
-            CpuPool::new(if uses_cpu { cores.get() } else { 1 }).map(Cores::Real)?
+            (false, _) => Cores::None,
+            (true, true) => Cores::Virtual(Arc::new(tokio::sync::Semaphore::new(cores.get()))),
+            (true, false) => Cores::Real(CpuPool::new(cores.get())?),
         };
         Ok(Self {
             seed,
@@ -162,6 +164,7 @@ impl SimTool {
                 let _core = cores.acquire().await.expect("the semaphore is never closed");
                 self.clock.sleep(latency).await;
             }
+            (ToolKind::Cpu, Cores::None) => unreachable!("built with cores for every CPU tool"),
         }
         match fate {
             Fate::Fail => Err(ToolError::new("simulated failure")),
