@@ -46,6 +46,13 @@ impl Render for Terminal {
                 "\nspeedup {speedup:.2}×  ·  bound {bound:.2}× (set by {binding})  ·  efficiency {:.1}%",
                 eff * 100.0
             )?;
+            if eff > 1.0 + 1e-9 {
+                writeln!(
+                    out,
+                    "! the speedup is above its bound: the sequential run was slowed by something other than \
+                     the work (machine noise); rerun before trusting the figure"
+                )?;
+            }
         }
         if !report.expectations.is_empty() {
             writeln!(out, "\nexpectations")?;
@@ -139,6 +146,36 @@ pub fn fmt_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::model::SCHEMA_VERSION;
+
+    fn report(speedup: f64, bound: f64) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            scenario: "s".into(),
+            seed: 1,
+            clock: "real".into(),
+            parabench_version: "0".into(),
+            runs: Vec::new(),
+            speedup: Some(speedup),
+            speedup_bound: Some(bound),
+            efficiency: Some(speedup / bound),
+            bound: None,
+            expectations: Vec::new(),
+        }
+    }
+
+    fn rendered(r: &Report) -> String {
+        let mut out = Vec::new();
+        Terminal.render(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_speedup_above_its_bound_is_flagged() {
+        assert!(rendered(&report(2.09, 2.0)).contains("above its bound"));
+        let fine = rendered(&report(1.95, 2.0));
+        assert!(fine.contains("speedup 1.95×") && !fine.contains("above its bound"));
+    }
 
     #[test]
     fn durations_fit_a_cell() {
