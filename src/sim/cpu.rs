@@ -2,14 +2,22 @@
 //!
 //! "Spin until the wall clock says 20 ms" fakes parallelism: forty such calls on two
 //! cores all finish after 20 ms of wall time while each got a fraction of a core. Here a
-//! call does a fixed amount of real work instead, calibrated once per process so that
-//! one unit of latency is one unit of CPU time on an idle core. Forty 20 ms calls on two
-//! cores then take at least 400 ms, and the speedup can never exceed the core count.
+//! call does real work until its thread has used 20 ms of CPU time, as the kernel's
+//! per-thread CPU clock counts it. Forty 20 ms calls on two cores then take at least
+//! 400 ms, and the speedup can never exceed the core count.
+//!
+//! Counting CPU time rather than a fixed number of work units also keeps the sequential
+//! baseline honest: a core woken from idle runs slower for a while (cold caches, a
+//! virtual CPU rescheduled by its host), which would make each sequential call, and
+//! only those, a little longer, and inflate the speedup above the core count. The work
+//! units calibrated below only size the chunks between two readings of the CPU clock.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use cpu_time::ThreadTime;
 
 /// Work between two checks for cancellation (~50 µs on current machines).
 const CHUNK: u64 = 1 << 14;
@@ -62,13 +70,17 @@ fn burn(units: u64) -> u64 {
     black_box(x)
 }
 
-/// Does `units` of work, stopping early once `cancel` is set.
-fn burn_cancellable(units: u64, cancel: &AtomicBool) {
-    let mut left = units;
-    while left > 0 && !cancel.load(Ordering::Relaxed) {
-        let n = left.min(CHUNK);
-        burn(n);
-        left -= n;
+/// Works on the calling thread until it has used `cpu` of CPU time, stopping early once
+/// `cancel` is set.
+fn work_for(cpu: Duration, calibration: Calibration, cancel: &AtomicBool) {
+    let start = ThreadTime::now();
+    while !cancel.load(Ordering::Relaxed) {
+        let Some(left) = cpu.checked_sub(start.elapsed()).filter(|d| !d.is_zero()) else {
+            return;
+        };
+        // Calibrated at the machine's best speed, so a chunk never overshoots by more
+        // than the slowdown of its last few microseconds.
+        burn(calibration.units(left).clamp(1, CHUNK));
     }
 }
 
@@ -97,19 +109,19 @@ impl CpuPool {
         })
     }
 
-    /// Works for `cpu` of CPU time on one of the pool's threads (after waiting for one
-    /// to be free).
+    /// Works until one of the pool's threads has used `cpu` of CPU time (after waiting
+    /// for a thread to be free).
     ///
     /// # Cancel safety
     ///
     /// Dropping the future stops the work within a few tens of microseconds.
     pub async fn work(&self, cpu: Duration) {
-        let units = self.calibration.units(cpu);
+        let calibration = self.calibration;
         let cancel = Arc::new(AtomicBool::new(false));
         let guard = CancelOnDrop(cancel.clone());
         let (done, finished) = tokio::sync::oneshot::channel();
         self.pool.spawn(move || {
-            burn_cancellable(units, &cancel);
+            work_for(cpu, calibration, &cancel);
             let _ = done.send(());
         });
         // The pool never drops a job, so the sender always sends.
@@ -142,7 +154,14 @@ mod tests {
     #[test]
     fn cancelled_work_stops_at_the_next_chunk() {
         // Without the flag this would run for centuries.
-        burn_cancellable(u64::MAX, &AtomicBool::new(true));
+        work_for(Duration::MAX, Calibration::get(), &AtomicBool::new(true));
+    }
+
+    #[test]
+    fn work_uses_the_cpu_time_it_was_given() {
+        let start = ThreadTime::now();
+        work_for(Duration::from_millis(3), Calibration::get(), &AtomicBool::new(false));
+        assert!(start.elapsed() >= Duration::from_millis(3));
     }
 
     #[tokio::test]
