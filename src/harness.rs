@@ -4,7 +4,6 @@
 //! This is the library form of `parabench run`; benches and `tune` use it too.
 
 use std::num::NonZeroUsize;
-use std::time::Duration;
 
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{Executor, ExecutorConfig, Observer, RunOutcome, Schedule};
@@ -201,9 +200,4 @@ fn effective_limit(config: &ExecutorConfig) -> usize {
         Schedule::Window => config.max_concurrency.get(),
         Schedule::Batch { size } => size.get().min(config.max_concurrency.get()),
     }
-}
-
-/// Seconds as a [`Duration`], for callers reading reports.
-pub fn secs(s: f64) -> Duration {
-    Duration::try_from_secs_f64(s).unwrap_or_default()
 }

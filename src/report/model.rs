@@ -155,7 +155,7 @@ impl Percentiles {
 }
 
 /// What one tool did in a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolStats {
     /// `io` or `cpu`.
     pub kind: String,
@@ -211,18 +211,7 @@ impl RunReport {
             .iter()
             .map(|t| ToolStats {
                 kind: t.kind.to_string(),
-                count: 0,
-                ok: 0,
-                error: 0,
-                timeout: 0,
-                skipped: 0,
-                cancelled: 0,
-                retries: 0,
-                p50_s: 0.0,
-                p90_s: 0.0,
-                p99_s: 0.0,
-                max_s: 0.0,
-                queue_p99_s: 0.0,
+                ..ToolStats::default()
             })
             .collect();
         let mut calls = Vec::with_capacity(run.calls.len());

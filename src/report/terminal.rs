@@ -83,16 +83,14 @@ fn runs_table(report: &Report) -> Table {
         "max",
     ]);
     for run in &report.runs {
-        let failed = |f: &dyn Fn(&super::model::ToolStats) -> usize| run.tools.values().map(f).sum::<usize>();
-        let ok = failed(&|t| t.ok);
-        let bad = failed(&|t| t.error + t.timeout + t.cancelled + t.skipped);
+        let ok: usize = run.tools.values().map(|t| t.ok).sum();
         let p = run.latency;
         table.add_row(vec![
             format!("{} ×{}", run.mode.as_str(), run.max_concurrency),
             fmt_secs(run.wall_s),
             run.call_count().to_string(),
             ok.to_string(),
-            bad.to_string(),
+            (run.call_count() - ok).to_string(),
             fmt_secs(p.p50_s),
             fmt_secs(p.p90_s),
             fmt_secs(p.p99_s),
@@ -104,7 +102,7 @@ fn runs_table(report: &Report) -> Table {
                 String::new(),
                 t.count.to_string(),
                 t.ok.to_string(),
-                (t.error + t.timeout + t.cancelled + t.skipped).to_string(),
+                (t.count - t.ok).to_string(),
                 fmt_secs(t.p50_s),
                 fmt_secs(t.p90_s),
                 fmt_secs(t.p99_s),
