@@ -13,6 +13,7 @@ use crate::executor::{CallOutcome, Observer};
 use crate::harness::{self, ClockKind, Modes, RunRequest};
 use crate::plan::CallIdx;
 use crate::report::json::Json;
+use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
 use crate::report::{Render, Report, RunMode};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -73,9 +74,6 @@ fn load(path: Option<&Path>) -> Result<Scenario, ScenarioError> {
         None => scenario::parse(EMBEDDED, Path::new("<embedded>/independent_io.toml")),
     }
 }
-
-/// A measured speedup this far above its bound means the measurement is wrong.
-const BOUND_TOLERANCE: f64 = 1.02;
 
 pub(super) fn run(args: &RunArgs) -> u8 {
     let scenario = match load(args.scenario.as_deref()) {

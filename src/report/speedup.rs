@@ -18,6 +18,11 @@ use super::model::BoundReport;
 use crate::executor::RunOutcome;
 use crate::plan::{Plan, ToolKind};
 
+/// How far above its bound a measured speedup may be before it is not trusted: wall
+/// times on a shared machine carry a percent or so of noise, and the sequential run,
+/// with one call at a time, absorbs none of it.
+pub const BOUND_TOLERANCE: f64 = 1.02;
+
 /// The lower bound on the parallel makespan and the terms it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpeedupBound {
