@@ -3,6 +3,7 @@
 
 mod diagnostic;
 mod list;
+mod merge;
 mod output;
 mod run;
 mod validate;
@@ -38,6 +39,16 @@ pub enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+    },
+    /// Merge HdrHistogram interval logs (`run --hlog`) of several runs or machines into
+    /// one report.
+    Merge {
+        /// Interval logs to merge.
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        /// Also writes the merged histograms to FILE as an interval log.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// List the scenarios in a directory.
     List {
@@ -77,6 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
+        Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),
     };
     ExitCode::from(code)
 }

@@ -17,6 +17,12 @@ use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
 use crate::report::{Render, Report, RunMode};
 use crate::scenario::{self, Scenario, ScenarioError};
+use crate::telemetry::{OtlpConfig, ScenarioInfo, Telemetry, hlog};
+use opentelemetry::trace::TracerProvider as _;
+use tracing::Level;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 /// The scenario `parabench run` uses when given none.
 const EMBEDDED: &str = include_str!("../../scenarios/independent_io.toml");
@@ -42,6 +48,15 @@ pub struct RunArgs {
     /// standard error).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Writes the HDR histograms (per mode, tool, service time and queue wait) to FILE as
+    /// an HdrHistogram interval log.
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    /// Exports spans and metrics over OTLP to ENDPOINT (default: OTEL_EXPORTER_OTLP_ENDPOINT,
+    /// else the local collector for OTEL_EXPORTER_OTLP_PROTOCOL). Without this flag, export
+    /// is on only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    #[arg(long, value_name = "ENDPOINT", num_args = 0..=1, require_equals = false)]
+    pub otlp: Option<Option<String>>,
     /// Fails (exit 2) unless every expectation was measured and held and the speedup is
     /// within its theoretical bound.
     #[arg(long)]
@@ -83,29 +98,118 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let output = match args.json.as_deref().map(Output::prepare).transpose() {
+    let output = match prepare(args.json.as_deref(), "JSON report") {
         Ok(o) => o,
-        Err(e) => {
-            let path = args.json.as_deref().unwrap_or(Path::new("-"));
-            eprintln!("error: cannot write the JSON report to {}: {e}", path.display());
-            return EXIT_INPUT;
-        }
+        Err(code) => return code,
     };
-    let request = args.request();
-    let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
-    let calls = scenario.plan.calls().len() as u64;
-    let report = harness::run_observed(&scenario, &request, |mode| Progress::new(show_progress, mode, calls));
-    let report = match report {
-        Ok(r) => r,
+    let hlog = match prepare(args.hlog.as_deref(), "interval log") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let otlp = match OtlpConfig::resolve(args.otlp.clone(), |key| std::env::var(key).ok()) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_INPUT;
         }
     };
+    let request = args.request();
+    let telemetry = otlp.and_then(|config| start_telemetry(&config, &scenario, &request));
+    let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
+    let calls = scenario.plan.calls().len() as u64;
+    let report = harness::run_observed(&scenario, &request, |mode| {
+        (
+            Progress::new(show_progress, mode, calls),
+            telemetry.as_ref().map(|t| t.run_observer(&scenario.plan, mode)),
+        )
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(t) = telemetry {
+                finish_telemetry(t, None);
+            }
+            return EXIT_INPUT;
+        }
+    };
+    let code = write_reports(&report, output, hlog, args.check, telemetry.as_ref());
+    if let Some(t) = telemetry {
+        finish_telemetry(t, Some(&report));
+    }
+    code
+}
+
+/// Opens an output file before the run, or says why it cannot be written.
+fn prepare(path: Option<&Path>, what: &str) -> Result<Option<Output>, u8> {
+    match path.map(Output::prepare).transpose() {
+        Ok(o) => Ok(o),
+        Err(e) => {
+            let path = path.unwrap_or(Path::new("-"));
+            eprintln!("error: cannot write the {what} to {}: {e}", path.display());
+            Err(EXIT_INPUT)
+        }
+    }
+}
+
+/// Starts export, or warns and runs without it: the local report matters more.
+fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunRequest) -> Option<Telemetry> {
+    let info = ScenarioInfo {
+        name: &scenario.name,
+        seed: request.seed.unwrap_or(scenario.seed),
+        clock: request.clock,
+        calls: scenario.plan.calls().len(),
+        runs: if request.modes == Modes::Compare { 2 } else { 1 },
+    };
+    match Telemetry::start(config, &info) {
+        Ok(t) => {
+            // The CLI's own `tracing` spans join the run's trace; only parabench's, so the
+            // exporter's HTTP and gRPC internals never export spans about exporting.
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(t.tracer_provider().tracer(crate::telemetry::export::SCOPE))
+                .with_filter(Targets::new().with_target("parabench", Level::INFO));
+            let _ = tracing_subscriber::registry().with(layer).try_init();
+            Some(t)
+        }
+        Err(e) => {
+            eprintln!("warning: {e}; running without telemetry export");
+            None
+        }
+    }
+}
+
+/// Flushes the export within its timeout and says, in one line, how it went.
+fn finish_telemetry(telemetry: Telemetry, report: Option<&Report>) {
+    let summary = telemetry.finish(report);
+    match summary.warning() {
+        Some(warning) => eprintln!("warning: {warning}"),
+        None => eprintln!(
+            "telemetry: {} spans exported to {} over {} (flushed in {:.0} ms)",
+            summary.spans_exported,
+            summary.endpoint,
+            summary.protocol.as_str(),
+            summary.flush_time.as_secs_f64() * 1e3
+        ),
+    }
+}
+
+/// Prints the table and writes the report files; returns the exit code.
+fn write_reports(
+    report: &Report,
+    output: Option<Output>,
+    hlog: Option<Output>,
+    check: bool,
+    telemetry: Option<&Telemetry>,
+) -> u8 {
+    let span = tracing::info_span!("write_reports");
+    if let Some(t) = telemetry {
+        let _ = span.set_parent(t.context().clone());
+    }
+    let _entered = span.enter();
 
     let table_to_stderr = output.as_ref().is_some_and(Output::is_stdout);
     let mut table = Vec::new();
-    let _ = Terminal.render(&report, &mut table);
+    let _ = Terminal.render(report, &mut table);
     let _ = if table_to_stderr {
         std::io::stderr().write_all(&table)
     } else {
@@ -113,13 +217,23 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     };
     if let Some(output) = output {
         let mut json = Vec::new();
-        let _ = Json.render(&report, &mut json);
+        let _ = Json.render(report, &mut json);
         if let Err(e) = output.commit(&json) {
             eprintln!("error: cannot write the JSON report: {e}");
             return EXIT_INPUT;
         }
     }
-    let failures = failures(&report, args.check);
+    if let Some(hlog) = hlog {
+        let mut log = Vec::new();
+        let written = hlog::write(report, &mut log, "interval log")
+            .map_err(|e| e.to_string())
+            .and_then(|()| hlog.commit(&log).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: cannot write the interval log: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    let failures = failures(report, check);
     for failure in &failures {
         eprintln!("check failed: {failure}");
     }

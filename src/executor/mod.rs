@@ -104,6 +104,7 @@ impl Executor {
         observer: &mut B,
     ) -> RunOutcome<T::Output> {
         let origin = clock.now();
+        observer.run_started(self.config.max_concurrency.get());
         let outputs: Vec<OnceLock<T::Output>> = plan.calls().iter().map(|_| OnceLock::new()).collect();
         let env = StepEnv {
             plan,
@@ -184,6 +185,7 @@ impl Executor {
             call.output = output.into_inner();
         }
         let wall = calls.iter().map(|c| c.end).max().unwrap_or_default();
+        observer.run_ended(wall);
         RunOutcome {
             calls,
             wall,

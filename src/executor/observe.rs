@@ -21,6 +21,16 @@ pub enum AttemptEnd {
 
 /// Watches a run. Times are since the start of the run, on the run's clock.
 pub trait Observer {
+    /// The run starts, with `max_concurrency` slots: time zero of every `at` below.
+    fn run_started(&mut self, max_concurrency: usize) {
+        let _ = max_concurrency;
+    }
+
+    /// The run ended after `wall`; every call has had its [`Observer::call_ended`].
+    fn run_ended(&mut self, wall: Duration) {
+        let _ = wall;
+    }
+
     /// All of `idx`'s dependencies ended; it waits for a slot.
     fn call_ready(&mut self, idx: CallIdx, at: Duration) {
         let _ = (idx, at);
@@ -44,6 +54,102 @@ pub trait Observer {
     /// `idx` ended with its final outcome.
     fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
         let _ = (idx, outcome);
+    }
+}
+
+/// Forwards every hook to the observer, so a caller can lend one out.
+impl<B: Observer + ?Sized> Observer for &mut B {
+    fn run_started(&mut self, max_concurrency: usize) {
+        (**self).run_started(max_concurrency);
+    }
+    fn run_ended(&mut self, wall: Duration) {
+        (**self).run_ended(wall);
+    }
+    fn call_ready(&mut self, idx: CallIdx, at: Duration) {
+        (**self).call_ready(idx, at);
+    }
+    fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, in_flight: usize) {
+        (**self).attempt_started(idx, attempt, at, in_flight);
+    }
+    fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
+        (**self).attempt_ended(idx, attempt, at, end);
+    }
+    fn backoff(&mut self, idx: CallIdx, attempt: u32, at: Duration, delay: Duration) {
+        (**self).backoff(idx, attempt, at, delay);
+    }
+    fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
+        (**self).call_ended(idx, outcome);
+    }
+}
+
+/// An observer that may be switched off: `None` costs one branch per hook.
+impl<B: Observer> Observer for Option<B> {
+    fn run_started(&mut self, max_concurrency: usize) {
+        if let Some(b) = self {
+            b.run_started(max_concurrency);
+        }
+    }
+    fn run_ended(&mut self, wall: Duration) {
+        if let Some(b) = self {
+            b.run_ended(wall);
+        }
+    }
+    fn call_ready(&mut self, idx: CallIdx, at: Duration) {
+        if let Some(b) = self {
+            b.call_ready(idx, at);
+        }
+    }
+    fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, in_flight: usize) {
+        if let Some(b) = self {
+            b.attempt_started(idx, attempt, at, in_flight);
+        }
+    }
+    fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
+        if let Some(b) = self {
+            b.attempt_ended(idx, attempt, at, end);
+        }
+    }
+    fn backoff(&mut self, idx: CallIdx, attempt: u32, at: Duration, delay: Duration) {
+        if let Some(b) = self {
+            b.backoff(idx, attempt, at, delay);
+        }
+    }
+    fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
+        if let Some(b) = self {
+            b.call_ended(idx, outcome);
+        }
+    }
+}
+
+/// Two observers watching the same run, `.0` first.
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn run_started(&mut self, max_concurrency: usize) {
+        self.0.run_started(max_concurrency);
+        self.1.run_started(max_concurrency);
+    }
+    fn run_ended(&mut self, wall: Duration) {
+        self.0.run_ended(wall);
+        self.1.run_ended(wall);
+    }
+    fn call_ready(&mut self, idx: CallIdx, at: Duration) {
+        self.0.call_ready(idx, at);
+        self.1.call_ready(idx, at);
+    }
+    fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, in_flight: usize) {
+        self.0.attempt_started(idx, attempt, at, in_flight);
+        self.1.attempt_started(idx, attempt, at, in_flight);
+    }
+    fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
+        self.0.attempt_ended(idx, attempt, at, end);
+        self.1.attempt_ended(idx, attempt, at, end);
+    }
+    fn backoff(&mut self, idx: CallIdx, attempt: u32, at: Duration, delay: Duration) {
+        self.0.backoff(idx, attempt, at, delay);
+        self.1.backoff(idx, attempt, at, delay);
+    }
+    fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
+        self.0.call_ended(idx, outcome);
+        self.1.call_ended(idx, outcome);
     }
 }
 

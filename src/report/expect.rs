@@ -82,6 +82,7 @@ mod tests {
             },
             calls: Vec::new(),
             tools: Default::default(),
+            histograms: Default::default(),
         }
     }
 

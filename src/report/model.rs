@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::executor::{CallStatus, RunOutcome};
 use crate::plan::Plan;
-use crate::telemetry::LatencyHistogram;
+use crate::telemetry::{LatencyHistogram, ToolHistograms};
 
 /// The version of the report format this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -100,6 +100,10 @@ pub struct RunReport {
     pub calls: Vec<CallReport>,
     /// Per tool, by name.
     pub tools: BTreeMap<String, ToolStats>,
+    /// Per tool, the HDR histograms behind the percentiles. Not part of the JSON report:
+    /// `--hlog` writes them as an HdrHistogram interval log.
+    #[serde(skip)]
+    pub histograms: BTreeMap<String, ToolHistograms>,
 }
 
 /// One call of a run. Times are seconds from the start of the run, on its clock.
@@ -260,6 +264,12 @@ impl RunReport {
             latency: Percentiles::of(&latency),
             calls,
             tools: plan.tools().iter().map(|t| t.name.clone()).zip(tools).collect(),
+            histograms: plan
+                .tools()
+                .iter()
+                .zip(service.into_iter().zip(queue))
+                .map(|(t, (service, queue_wait))| (t.name.clone(), ToolHistograms { service, queue_wait }))
+                .collect(),
         }
     }
 

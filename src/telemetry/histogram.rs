@@ -11,6 +11,16 @@ use hdrhistogram::Histogram;
 /// Highest trackable latency: one week, in nanoseconds.
 const HIGHEST_NS: u64 = 7 * 24 * 3600 * 1_000_000_000;
 
+/// A tool's histograms in one run: how long its calls ran, and how long they waited for a
+/// slot first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ToolHistograms {
+    /// Service time: first attempt's start to the call's end.
+    pub service: LatencyHistogram,
+    /// Queue wait: ready to first attempt's start.
+    pub queue_wait: LatencyHistogram,
+}
+
 /// A histogram of durations with nanosecond units and 3 significant digits.
 ///
 /// # Examples
@@ -26,7 +36,7 @@ const HIGHEST_NS: u64 = 7 * 24 * 3600 * 1_000_000_000;
 /// let p99 = h.quantile(0.99).as_secs_f64();
 /// assert!((p99 - 0.099).abs() < 0.099 * 0.001);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LatencyHistogram {
     inner: Histogram<u64>,
 }
@@ -82,6 +92,15 @@ impl LatencyHistogram {
     /// The underlying HDR histogram (nanoseconds).
     pub fn get_ref(&self) -> &Histogram<u64> {
         &self.inner
+    }
+
+    /// Adds every value of `other` (in nanoseconds, such as one read from an interval log).
+    /// Values beyond a week count as a week.
+    pub fn add(&mut self, other: &Histogram<u64>) {
+        for v in other.iter_recorded() {
+            let ns = v.value_iterated_to().clamp(1, HIGHEST_NS);
+            self.inner.saturating_record_n(ns, v.count_at_value());
+        }
     }
 }
 

@@ -1,6 +1,160 @@
-//! What a run leaves behind to look at: latency histograms (and, with the telemetry
-//! work, spans and metrics over OTLP).
+//! What a run leaves behind to look at: HDR latency histograms and interval logs locally,
+//! and spans and metrics over OTLP when a collector is configured.
+//!
+//! Export hangs off the executor's [`Observer`](crate::executor::Observer) hooks: with
+//! telemetry off the run's observer is `None` and costs one branch per hook.
 
+pub mod config;
+pub mod export;
 pub mod histogram;
+pub mod hlog;
+pub mod metrics;
+pub mod spans;
 
-pub use histogram::LatencyHistogram;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
+
+pub use config::{ConfigError, OtlpConfig, Protocol};
+pub use export::{ExportError, ExportSummary, Pipeline, ResourceInfo};
+pub use histogram::{LatencyHistogram, ToolHistograms};
+pub use metrics::{Instruments, MetricsObserver};
+pub use spans::SpanObserver;
+
+use crate::harness::ClockKind;
+use crate::plan::Plan;
+use crate::report::{Report, RunMode};
+use spans::Timeline;
+
+/// The observer that exports one run: its spans, then its metrics.
+pub type RunTelemetry<'p> = (SpanObserver<'p>, MetricsObserver);
+
+/// Telemetry for one scenario: the OTLP pipeline, the `scenario {name}` span at the root
+/// of the trace, and the metric instruments.
+#[derive(Debug)]
+pub struct Telemetry {
+    pipeline: Pipeline,
+    tracer: SdkTracer,
+    instruments: Instruments,
+    scenario_cx: Context,
+    timeline: Timeline,
+    spans_created: Arc<AtomicU64>,
+    scenario: String,
+}
+
+/// What the scenario span records about the run.
+#[derive(Clone, Debug)]
+pub struct ScenarioInfo<'a> {
+    /// The scenario's name.
+    pub name: &'a str,
+    /// The seed of its draws.
+    pub seed: u64,
+    /// Real or virtual time.
+    pub clock: ClockKind,
+    /// Calls in its plan.
+    pub calls: usize,
+    /// How many runs (modes) it will make.
+    pub runs: usize,
+}
+
+impl Telemetry {
+    /// Starts exporting a scenario's telemetry to `config`'s collector.
+    ///
+    /// Must not be called from within an async runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`ExportError`] when the exporters cannot be built.
+    pub fn start(config: &OtlpConfig, info: &ScenarioInfo<'_>) -> Result<Self, ExportError> {
+        let run_id = format!("{:016x}", rand::random::<u64>());
+        // A call makes a span and one per attempt: three per call covers a retry each.
+        let expected_spans = info.calls.saturating_mul(3).saturating_mul(info.runs) + 16;
+        let pipeline = Pipeline::start(
+            config,
+            &ResourceInfo {
+                scenario: info.name.to_string(),
+                run_id: run_id.clone(),
+            },
+            expected_spans,
+        )?;
+        let tracer = pipeline.tracer();
+        let start = SystemTime::now();
+        let span = tracer
+            .span_builder(format!("scenario {}", info.name))
+            .with_kind(SpanKind::Internal)
+            .with_start_time(start)
+            .with_attributes([
+                KeyValue::new("parabench.scenario", info.name.to_string()),
+                KeyValue::new("parabench.seed", info.seed as i64),
+                KeyValue::new("parabench.clock", info.clock.as_str()),
+                KeyValue::new("parabench.run_id", run_id),
+            ])
+            .start(&tracer);
+        let instruments = Instruments::new(&pipeline.meter());
+        Ok(Telemetry {
+            spans_created: pipeline.spans_created(),
+            instruments,
+            scenario_cx: Context::new().with_span(span),
+            timeline: Timeline::new(start, info.clock == ClockKind::Virtual),
+            tracer,
+            pipeline,
+            scenario: info.name.to_string(),
+        })
+    }
+
+    /// The observer for one run of `plan` in `mode`.
+    pub fn run_observer<'p>(&self, plan: &'p Plan, mode: RunMode) -> RunTelemetry<'p> {
+        (
+            SpanObserver::new(
+                plan,
+                self.tracer.clone(),
+                self.scenario_cx.clone(),
+                mode,
+                self.timeline.clone(),
+                self.spans_created.clone(),
+            ),
+            MetricsObserver::new(self.instruments.clone(), plan, mode),
+        )
+    }
+
+    /// The context of the scenario span, to parent other spans (such as the CLI's
+    /// `tracing` spans) under it.
+    pub fn context(&self) -> &Context {
+        &self.scenario_cx
+    }
+
+    /// The tracer provider, for the `tracing` bridge.
+    pub fn tracer_provider(&self) -> &opentelemetry_sdk::trace::SdkTracerProvider {
+        self.pipeline.tracer_provider()
+    }
+
+    /// Ends the scenario span with the report's figures, then flushes everything within
+    /// the configured shutdown timeout.
+    pub fn finish(self, report: Option<&Report>) -> ExportSummary {
+        let span = self.scenario_cx.span();
+        if let Some(report) = report {
+            let figures = [
+                ("parabench.speedup", report.speedup),
+                ("parabench.speedup_bound", report.speedup_bound),
+                ("parabench.efficiency", report.efficiency),
+            ];
+            for (key, value) in figures {
+                if let Some(v) = value {
+                    span.set_attribute(KeyValue::new(key, v));
+                }
+            }
+            if let Some(speedup) = report.speedup {
+                self.instruments.record_speedup(&self.scenario, speedup);
+            }
+        } else {
+            span.set_attribute(KeyValue::new("parabench.partial", true));
+        }
+        span.end_with_timestamp(self.timeline.end().max(SystemTime::now()));
+        self.spans_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.pipeline.shutdown()
+    }
+}

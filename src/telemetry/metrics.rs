@@ -1,0 +1,167 @@
+//! OpenTelemetry metrics of a run, with the names and attributes of the telemetry contract.
+//!
+//! Latency histograms use explicit buckets rather than exponential histograms: a
+//! collector's Prometheus exporter turns explicit buckets into the classic
+//! `parabench_tool_duration_seconds_bucket` series that every Grafana version can draw as
+//! a heatmap and feed to `histogram_quantile`, while exponential histograms need native
+//! histogram support end to end. The buckets run from 100 µs to 10 minutes, about three
+//! per decade (1, 2.5, 5), which is what tool latencies span: a cache hit to an LLM call.
+//! Percentiles that must be exact come from the local HDR histograms, not from these.
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter};
+
+use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer};
+use crate::plan::{CallIdx, Plan};
+use crate::report::RunMode;
+
+/// Bucket boundaries of the latency histograms, in seconds.
+pub const LATENCY_BUCKETS_S: [f64; 20] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 600.0,
+];
+
+/// The instruments, created once per process.
+#[derive(Clone, Debug)]
+pub struct Instruments {
+    duration: Histogram<f64>,
+    queue_wait: Histogram<f64>,
+    calls: Counter<u64>,
+    retries: Counter<u64>,
+    in_flight: Gauge<i64>,
+    limit: Gauge<i64>,
+    speedup: Gauge<f64>,
+}
+
+impl Instruments {
+    /// Creates the instruments on `meter`.
+    pub fn new(meter: &Meter) -> Self {
+        Instruments {
+            duration: meter
+                .f64_histogram("parabench.tool.duration")
+                .with_unit("s")
+                .with_description("Service time of a tool call, from its first attempt to its end")
+                .with_boundaries(LATENCY_BUCKETS_S.to_vec())
+                .build(),
+            queue_wait: meter
+                .f64_histogram("parabench.tool.queue_wait")
+                .with_unit("s")
+                .with_description("Time a ready call waited for a slot")
+                .with_boundaries(LATENCY_BUCKETS_S.to_vec())
+                .build(),
+            calls: meter
+                .u64_counter("parabench.tool.calls")
+                .with_description("Tool calls ended, by outcome")
+                .build(),
+            retries: meter
+                .u64_counter("parabench.tool.retries")
+                .with_description("Attempts after a call's first")
+                .build(),
+            in_flight: meter
+                .i64_gauge("parabench.executor.in_flight")
+                .with_description("Calls holding a slot")
+                .build(),
+            limit: meter
+                .i64_gauge("parabench.executor.max_concurrency")
+                .with_description("The run's global concurrency limit")
+                .build(),
+            speedup: meter
+                .f64_gauge("parabench.run.speedup")
+                .with_description("Sequential wall time over parallel wall time")
+                .build(),
+        }
+    }
+
+    /// Records a scenario's measured speedup.
+    pub fn record_speedup(&self, scenario: &str, speedup: f64) {
+        self.speedup
+            .record(speedup, &[KeyValue::new("scenario", scenario.to_string())]);
+    }
+}
+
+/// Records one run's metrics. Attribute sets are built once per tool, so recording a call
+/// allocates nothing.
+#[derive(Debug)]
+pub struct MetricsObserver {
+    instruments: Instruments,
+    /// Per tool, per outcome (in [`CallStatus::ALL`] order): tool, mode, outcome.
+    by_outcome: Vec<[[KeyValue; 3]; 5]>,
+    /// Per tool: tool, mode.
+    by_tool: Vec<[KeyValue; 2]>,
+    mode: [KeyValue; 1],
+    tool_of: Vec<u32>,
+    in_flight: i64,
+}
+
+impl MetricsObserver {
+    /// An observer for a run of `plan` in `mode`.
+    pub fn new(instruments: Instruments, plan: &Plan, mode: RunMode) -> Self {
+        let mode_kv = KeyValue::new("mode", mode.as_str());
+        let by_outcome = plan
+            .tools()
+            .iter()
+            .map(|t| {
+                CallStatus::ALL.map(|status| {
+                    [
+                        KeyValue::new("tool", t.name.clone()),
+                        mode_kv.clone(),
+                        KeyValue::new("outcome", status.as_str()),
+                    ]
+                })
+            })
+            .collect();
+        let by_tool = plan
+            .tools()
+            .iter()
+            .map(|t| [KeyValue::new("tool", t.name.clone()), mode_kv.clone()])
+            .collect();
+        MetricsObserver {
+            instruments,
+            by_outcome,
+            by_tool,
+            mode: [mode_kv],
+            tool_of: plan.calls().iter().map(|c| c.tool.index() as u32).collect(),
+            in_flight: 0,
+        }
+    }
+}
+
+impl Observer for MetricsObserver {
+    fn run_started(&mut self, max_concurrency: usize) {
+        self.instruments
+            .limit
+            .record(i64::try_from(max_concurrency).unwrap_or(i64::MAX), &self.mode);
+        self.instruments.in_flight.record(0, &self.mode);
+    }
+
+    fn run_ended(&mut self, _: Duration) {
+        self.in_flight = 0;
+        self.instruments.in_flight.record(0, &self.mode);
+    }
+
+    fn attempt_started(&mut self, _: CallIdx, _: u32, _: Duration, in_flight: usize) {
+        self.in_flight = i64::try_from(in_flight).unwrap_or(i64::MAX);
+        self.instruments.in_flight.record(self.in_flight, &self.mode);
+    }
+
+    fn attempt_ended(&mut self, _: CallIdx, _: u32, _: Duration, _: AttemptEnd) {
+        self.in_flight = (self.in_flight - 1).max(0);
+        self.instruments.in_flight.record(self.in_flight, &self.mode);
+    }
+
+    fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
+        let tool = self.tool_of[idx.index()] as usize;
+        let status = CallStatus::ALL.iter().position(|s| *s == outcome.status).unwrap_or(0);
+        let i = &self.instruments;
+        i.calls.add(1, &self.by_outcome[tool][status]);
+        if let (Some(service), Some(wait)) = (outcome.service_time(), outcome.queue_wait()) {
+            i.duration.record(service.as_secs_f64(), &self.by_outcome[tool][status]);
+            i.queue_wait.record(wait.as_secs_f64(), &self.by_tool[tool]);
+        }
+        // Adding zero too, so a tool that never retried still has a series to plot.
+        i.retries
+            .add(u64::from(outcome.attempts.saturating_sub(1)), &self.by_tool[tool]);
+    }
+}
