@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod executor;
 pub mod harness;
 pub mod plan;
@@ -25,4 +26,5 @@ pub mod report;
 pub mod scenario;
 pub mod seed;
 pub mod sim;
+pub mod stats;
 pub mod telemetry;

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::output::Output;
 use super::{ClockArg, EXIT_EXPECTATION, EXIT_INPUT, ModeArg, diagnostic};
 use crate::executor::{CallOutcome, Observer};
-use crate::harness::{self, ClockKind, Modes, RunRequest};
+use crate::harness::{self, ClockKind, Modes, Repeat, RunRequest};
 use crate::plan::CallIdx;
 use crate::report::json::Json;
 use crate::report::speedup::BOUND_TOLERANCE;
@@ -46,6 +46,15 @@ pub struct RunArgs {
     /// within its theoretical bound.
     #[arg(long)]
     pub check: bool,
+    /// Repeats the whole comparison N times; the report keeps every repetition and each
+    /// figure's median and confidence interval (its own figures are the first
+    /// repetition's).
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub repeat: NonZeroUsize,
+    /// Gives each repetition its own seed, derived from the base seed and recorded in
+    /// the report (by default all share the seed, so only the machine's noise varies).
+    #[arg(long)]
+    pub vary_seed: bool,
 }
 
 impl RunArgs {
@@ -64,6 +73,14 @@ impl RunArgs {
                 ClockArg::Virtual => ClockKind::Virtual,
             },
             seed: self.seed,
+        }
+    }
+
+    /// `--repeat` and `--vary-seed`.
+    fn repeat(&self) -> Repeat {
+        Repeat {
+            count: self.repeat,
+            vary_seed: self.vary_seed,
         }
     }
 }
@@ -94,7 +111,9 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     let request = args.request();
     let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
     let calls = scenario.plan.calls().len() as u64;
-    let report = harness::run_observed(&scenario, &request, |mode| Progress::new(show_progress, mode, calls));
+    let report = harness::run_repeated(&scenario, &request, args.repeat(), |mode| {
+        Progress::new(show_progress, mode, calls)
+    });
     let report = match report {
         Ok(r) => r,
         Err(e) => {
