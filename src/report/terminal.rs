@@ -15,7 +15,7 @@ pub struct Terminal;
 
 /// Rules above and below the table and under its header; nothing between rows or
 /// columns, so ten columns fit in 80 characters.
-const STYLE: TableStyle = TableStyle::new()
+pub(crate) const STYLE: TableStyle = TableStyle::new()
     .top_border(LineStyle::none().fill('─').junction('─'))
     .header_separator(LineStyle::none().fill('─').junction('─'))
     .bottom_border(LineStyle::none().fill('─').junction('─'));

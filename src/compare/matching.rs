@@ -1,0 +1,115 @@
+//! Matching two reports figure by figure: by scenario, then run mode, tool and figure
+//! name, and naming what exists on one side only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::model::{COMPARE_SCHEMA_VERSION, Comparison, FigureChange, RunLimit, Side};
+use super::noise::{change_pct, judge, method, verdict};
+use super::{CompareError, Threshold};
+use crate::report::Report;
+use crate::report::model::{FigureKey, RunMode};
+use crate::report::summary::values_by_figure;
+use crate::stats::Spread;
+
+/// A report and the file it came from.
+#[derive(Clone, Copy, Debug)]
+pub struct Labeled<'a> {
+    /// The report.
+    pub report: &'a Report,
+    /// Where it was read from, as shown to users.
+    pub path: &'a str,
+}
+
+/// Compares `new` with `base`.
+///
+/// # Errors
+///
+/// [`CompareError::DifferentScenarios`] when the reports are of different scenarios.
+pub fn compare(base: Labeled<'_>, new: Labeled<'_>, threshold: Threshold) -> Result<Comparison, CompareError> {
+    if base.report.scenario != new.report.scenario {
+        return Err(CompareError::DifferentScenarios {
+            base_path: base.path.to_string(),
+            base: base.report.scenario.clone(),
+            new_path: new.path.to_string(),
+            new: new.report.scenario.clone(),
+        });
+    }
+    let method = method(base.report, new.report);
+    let base_values = values_by_figure(&base.report.repetition_figures());
+    let new_values = values_by_figure(&new.report.repetition_figures());
+    let threshold_pct = threshold.percent();
+
+    let figures: Vec<FigureChange> = base_values
+        .iter()
+        .filter_map(|(key, b)| new_values.get(key).map(|n| (key, b, n)))
+        .map(|(key, b, n)| {
+            let (bs, ns) = (Spread::of(b), Spread::of(n));
+            let noise = judge(method, &bs, &ns);
+            let better = key.figure.better();
+            FigureChange {
+                key: key.clone(),
+                better,
+                base: bs.median,
+                new: ns.median,
+                base_interval: (b.len() > 1).then_some([bs.ci_low, bs.ci_high]),
+                new_interval: (n.len() > 1).then_some([ns.ci_low, ns.ci_high]),
+                change_pct: change_pct(bs.median, ns.median),
+                noise,
+                verdict: verdict(better, bs.median, ns.median, noise, threshold_pct),
+            }
+        })
+        .collect();
+    let count = |v| figures.iter().filter(|f| f.verdict == v).count();
+    Ok(Comparison {
+        schema_version: COMPARE_SCHEMA_VERSION,
+        scenario: base.report.scenario.clone(),
+        base: side(base),
+        new: side(new),
+        threshold_pct,
+        noise_method: method,
+        only_in_base: only_in(&base_values, &new_values),
+        only_in_new: only_in(&new_values, &base_values),
+        regressions: count(super::model::Verdict::Regressed),
+        improvements: count(super::model::Verdict::Improved),
+        figures,
+    })
+}
+
+fn side(labeled: Labeled<'_>) -> Side {
+    let r = labeled.report;
+    Side {
+        path: labeled.path.to_string(),
+        clock: r.clock.clone(),
+        seed: r.seed,
+        repetitions: r.repetition_seeds().len(),
+        parabench_version: r.parabench_version.clone(),
+        runs: r
+            .runs
+            .iter()
+            .map(|run| RunLimit {
+                mode: run.mode,
+                max_concurrency: run.max_concurrency,
+            })
+            .collect(),
+    }
+}
+
+/// What `ours` has and `theirs` lacks, at the coarsest level that explains it: a whole
+/// run, a tool within a run, or a single figure.
+fn only_in(ours: &BTreeMap<FigureKey, Vec<f64>>, theirs: &BTreeMap<FigureKey, Vec<f64>>) -> Vec<String> {
+    let modes: BTreeSet<Option<RunMode>> = theirs.keys().map(|k| k.mode).collect();
+    let tools: BTreeSet<(Option<RunMode>, Option<&String>)> =
+        theirs.keys().map(|k| (k.mode, k.tool.as_ref())).collect();
+    let mut out = BTreeSet::new();
+    for key in ours.keys().filter(|k| !theirs.contains_key(*k)) {
+        let label = match (key.mode, &key.tool) {
+            (Some(mode), _) if !modes.contains(&Some(mode)) => format!("the {} run", mode.as_str()),
+            (Some(mode), Some(tool)) if !tools.contains(&(Some(mode), Some(tool))) => {
+                format!("tool {tool} in the {} run", mode.as_str())
+            }
+            _ => key.label(),
+        };
+        out.insert(label);
+    }
+    out.into_iter().collect()
+}
