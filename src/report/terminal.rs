@@ -234,6 +234,41 @@ mod tests {
     }
 
     #[test]
+    fn repetitions_add_a_summary_of_medians_and_intervals() {
+        use crate::report::model::{FigureKey, FigureSummary, RunMode};
+        let mut r = report(5.0, 5.0);
+        assert!(!rendered(&r).contains("repetitions"), "a single run has no summary");
+        let figure = |mode, figure, median, ci: [f64; 2]| FigureSummary {
+            key: FigureKey {
+                mode,
+                tool: None,
+                figure,
+            },
+            median,
+            min: ci[0],
+            max: ci[1],
+            ci_low: ci[0],
+            ci_high: ci[1],
+        };
+        r.summary = Some(Summary {
+            repetitions: 5,
+            vary_seed: false,
+            confidence: 0.95,
+            method: String::new(),
+            figures: vec![
+                figure(None, Figure::Speedup, 4.98, [4.9, 5.0]),
+                figure(Some(RunMode::Parallel), Figure::WallS, 0.4016, [0.4002, 0.41]),
+                figure(Some(RunMode::Parallel), Figure::Retries, 0.0, [0.0, 0.0]),
+            ],
+        });
+        let text = rendered(&r);
+        assert!(text.contains("5 repetitions (same seed)"), "{text}");
+        assert!(text.contains("[4.90×, 5.00×]"), "{text}");
+        assert!(text.contains("401.6ms  [400.2ms, 410.0ms]"), "{text}");
+        assert!(!text.contains("retries"), "only the main figures are shown: {text}");
+    }
+
+    #[test]
     fn durations_fit_a_cell() {
         let cases = [
             (0.0, "0"),
