@@ -243,3 +243,10 @@ fn vary_seed_records_a_seed_per_repetition_that_replays() {
         report["runs"][1]["wall_s"]
     );
 }
+
+#[test]
+fn zero_repetitions_are_a_usage_error() {
+    let (code, stdout, stderr) = text(&parabench(&["run", "--clock", "virtual", "--repeat", "0"]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("--repeat"), "{stderr}");
+}

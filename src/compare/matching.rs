@@ -113,3 +113,80 @@ fn only_in(ours: &BTreeMap<FigureKey, Vec<f64>>, theirs: &BTreeMap<FigureKey, Ve
     }
     out.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::compare::Verdict;
+    use crate::harness::{self, ClockKind, RunRequest};
+
+    /// A virtual-time report of 6 calls of `api` (100 ms) and, when `with_db`, 2 of `db`.
+    fn report(name: &str, limit: usize, with_db: bool) -> Report {
+        let mut text = format!(
+            "name = \"{name}\"\n[executor]\nmax_concurrency = {limit}\n\
+             [tools.api]\nlatency = {{ dist = \"constant\", value = \"100ms\" }}\n\
+             [[generate]]\ntool = \"api\"\ncount = 6\n"
+        );
+        if with_db {
+            text.push_str(
+                "[tools.db]\nlatency = { dist = \"constant\", value = \"10ms\" }\n\
+                 [[generate]]\ntool = \"db\"\ncount = 2\nid_prefix = \"d\"\n",
+            );
+        }
+        let scenario = crate::scenario::parse(&text, Path::new("test.toml")).unwrap();
+        let request = RunRequest {
+            clock: ClockKind::Virtual,
+            ..RunRequest::default()
+        };
+        harness::run(&scenario, &request).unwrap()
+    }
+
+    fn labeled(report: &Report) -> Labeled<'_> {
+        Labeled { report, path: "r.json" }
+    }
+
+    #[test]
+    fn swapping_the_sides_turns_regressions_into_improvements() {
+        let (fast, slow) = (report("s", 3, false), report("s", 1, false));
+        let forward = compare(labeled(&fast), labeled(&slow), Threshold::default()).unwrap();
+        let back = compare(labeled(&slow), labeled(&fast), Threshold::default()).unwrap();
+        assert!(forward.regressions > 0);
+        assert_eq!(
+            (forward.regressions, forward.improvements),
+            (back.improvements, back.regressions)
+        );
+        for (f, b) in forward.figures.iter().zip(&back.figures) {
+            let mirrored = match f.verdict {
+                Verdict::Regressed => Verdict::Improved,
+                Verdict::Improved => Verdict::Regressed,
+                v => v,
+            };
+            assert_eq!(b.verdict, mirrored, "{}", f.key.label());
+        }
+    }
+
+    #[test]
+    fn a_tool_on_one_side_is_named_once_per_run() {
+        let (both, api_only) = (report("s", 3, true), report("s", 3, false));
+        let c = compare(labeled(&both), labeled(&api_only), Threshold::default()).unwrap();
+        assert_eq!(
+            c.only_in_base,
+            ["tool db in the parallel run", "tool db in the sequential run"]
+        );
+        assert!(c.only_in_new.is_empty());
+        assert!(c.figures.iter().all(|f| f.key.tool.as_deref() != Some("db")));
+    }
+
+    #[test]
+    fn reports_of_two_scenarios_are_refused() {
+        let err = compare(
+            labeled(&report("a", 3, false)),
+            labeled(&report("b", 3, false)),
+            Threshold::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("scenario `a`") && err.to_string().contains("scenario `b`"));
+    }
+}

@@ -115,11 +115,13 @@ impl FromStr for Threshold {
     }
 }
 
-/// A change in percent for tables: `+150.0%`, `−60.0%`, `0.0%`, or `new` from zero.
+/// A change in percent for tables: `+150.0%`, `−60.0%`, `0.0%`, or `from 0`.
 pub fn fmt_change(change_pct: Option<f64>) -> String {
     match change_pct {
         None => "from 0".to_string(),
         Some(0.0) => "0.0%".to_string(),
+        // Below 0.05 % one decimal would read 0.0 %, hiding which way it moved.
+        Some(c) if c.abs() < 0.05 => format!("{}{:.2}%", if c > 0.0 { "+" } else { "−" }, c.abs()),
         Some(c) if c > 0.0 => format!("+{c:.1}%"),
         Some(c) => format!("−{:.1}%", -c),
     }
@@ -146,5 +148,6 @@ mod tests {
         assert_eq!(fmt_change(Some(-60.0)), "−60.0%");
         assert_eq!(fmt_change(Some(0.0)), "0.0%");
         assert_eq!(fmt_change(None), "from 0");
+        assert_eq!(fmt_change(Some(-0.012)), "−0.01%");
     }
 }
