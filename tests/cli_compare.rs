@@ -208,6 +208,18 @@ count = 4
         (&json!("within"), &json!("within_noise"))
     );
     assert!(stderr.contains("~ within noise"), "the table goes to stderr: {stderr}");
+    let md = dir.join("noisy.md");
+    let (code, _, _) = compare(&[&path("base"), &path("noisy"), "--threshold", "1%", "--markdown", s(&md)]);
+    assert_eq!(code, 0);
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("**✓ no regression beyond 1% and beyond noise, 0 improvements**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>1 changes within noise"),
+        "noise folds away: {md}"
+    );
 
     // +20 %, with intervals apart: a regression.
     let (code, stdout, _) = compare(&[&path("base"), &path("slower"), "--threshold", "1%"]);

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::fmt_change;
-use super::model::{Comparison, Verdict};
+use super::model::{Comparison, FigureChange, Verdict};
 use super::terminal::{describe, headline};
 use crate::report::terminal::fmt_figure;
 
@@ -27,9 +27,34 @@ pub fn render(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     if changed.is_empty() {
         return writeln!(out, "\nNo change: all {} figures are the same.", c.figures.len());
     }
-    writeln!(out, "\n| figure | base | new | change | noise | verdict |")?;
+    // What a reviewer must act on comes first; changes that do not count fold away.
+    let (decisive, minor): (Vec<&FigureChange>, Vec<&FigureChange>) = changed
+        .iter()
+        .partition(|f| matches!(f.verdict, Verdict::Regressed | Verdict::Improved));
+    if !decisive.is_empty() {
+        writeln!(out)?;
+        table(&decisive, out)?;
+    }
+    if !minor.is_empty() {
+        writeln!(
+            out,
+            "\n<details><summary>{} changes within noise or below the threshold</summary>\n",
+            minor.len()
+        )?;
+        table(&minor, out)?;
+        writeln!(out, "\n</details>")?;
+    }
+    let unchanged = c.figures.len() - changed.len();
+    if unchanged > 0 {
+        writeln!(out, "\n{unchanged} more figures are the same.")?;
+    }
+    Ok(())
+}
+
+fn table(rows: &[&FigureChange], out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "| figure | base | new | change | noise | verdict |")?;
     writeln!(out, "|---|---:|---:|---:|---|---|")?;
-    for f in &changed {
+    for f in rows {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
@@ -40,10 +65,6 @@ pub fn render(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
             f.noise.as_str(),
             f.verdict.as_str()
         )?;
-    }
-    let unchanged = c.figures.len() - changed.len();
-    if unchanged > 0 {
-        writeln!(out, "\n{unchanged} more figures are the same.")?;
     }
     Ok(())
 }

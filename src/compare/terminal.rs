@@ -48,7 +48,10 @@ pub fn render(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
                 column.set_padding((1, 0));
             }
         }
-        writeln!(out, "{table}")?;
+        // The verdict column is left-aligned and last: trim the blanks that pad it.
+        for line in table.to_string().lines() {
+            writeln!(out, "{}", line.trim_end())?;
+        }
     }
     let unchanged = c.figures.len() - changed.len();
     if changed.is_empty() {
