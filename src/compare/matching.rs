@@ -42,6 +42,8 @@ pub fn compare(base: Labeled<'_>, new: Labeled<'_>, threshold: Threshold) -> Res
     let figures: Vec<FigureChange> = base_values
         .iter()
         .filter_map(|(key, b)| new_values.get(key).map(|n| (key, b, n)))
+        // Reports read from JSON hold only finite numbers; one built in code might not.
+        .filter(|(_, b, n)| b.iter().chain(n.iter()).all(|v| v.is_finite()))
         .map(|(key, b, n)| {
             let (bs, ns) = (Spread::of(b), Spread::of(n));
             let noise = judge(method, &bs, &ns);

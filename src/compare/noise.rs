@@ -119,6 +119,44 @@ mod tests {
         );
     }
 
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn noise() -> impl Strategy<Value = Noise> {
+            prop_oneof![
+                Just(Noise::Exact),
+                Just(Noise::Beyond),
+                Just(Noise::Within),
+                Just(Noise::Unknown)
+            ]
+        }
+
+        fn better() -> impl Strategy<Value = Better> {
+            prop_oneof![Just(Better::Lower), Just(Better::Higher)]
+        }
+
+        proptest! {
+            #[test]
+            fn a_regression_is_worse_beyond_threshold_and_beyond_noise(
+                base in 0.0f64..10.0,
+                new in 0.0f64..10.0,
+                threshold in 0.0f64..50.0,
+                noise in noise(),
+                better in better(),
+            ) {
+                let v = verdict(better, base, new, noise, threshold);
+                if v == Verdict::Regressed || v == Verdict::Improved {
+                    prop_assert!(noise != Noise::Within);
+                    prop_assert!(change_pct(base, new).is_none_or(|c| c.abs() > threshold));
+                    let worse = if better == Better::Lower { new > base } else { new < base };
+                    prop_assert_eq!(worse, v == Verdict::Regressed);
+                }
+                prop_assert_eq!(v == Verdict::Unchanged, base == new);
+            }
+        }
+    }
+
     #[test]
     fn intervals_decide_only_when_both_sides_repeat() {
         let narrow = Spread::of(&[1.0, 1.01, 0.99]);

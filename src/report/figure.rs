@@ -114,7 +114,8 @@ pub fn figures(runs: &[RunReport], speedup: Option<f64>, efficiency: Option<f64>
     }
     for run in runs {
         let mode = Some(run.mode);
-        let failed: usize = run.tools.values().map(|t| t.count - t.ok).sum();
+        // Saturating: a hand-edited report must not make a reader panic.
+        let failed: usize = run.tools.values().map(|t| t.count.saturating_sub(t.ok)).sum();
         let retries: u64 = run.tools.values().map(|t| t.retries).sum();
         out.extend([
             (key(mode, None, Figure::WallS), run.wall_s),
@@ -129,7 +130,10 @@ pub fn figures(runs: &[RunReport], speedup: Option<f64>, efficiency: Option<f64>
                 (key(mode, Some(name), Figure::P50S), t.p50_s),
                 (key(mode, Some(name), Figure::P90S), t.p90_s),
                 (key(mode, Some(name), Figure::P99S), t.p99_s),
-                (key(mode, Some(name), Figure::Errors), (t.count - t.ok) as f64),
+                (
+                    key(mode, Some(name), Figure::Errors),
+                    t.count.saturating_sub(t.ok) as f64,
+                ),
                 (key(mode, Some(name), Figure::Retries), t.retries as f64),
             ]);
         }
@@ -184,6 +188,17 @@ mod tests {
         assert_eq!(value("parallel retries"), 8.0);
         assert_eq!(value("parallel b p99_s"), 0.3);
         assert_eq!(value("parallel wall_s"), 0.4);
+    }
+
+    #[test]
+    fn a_hand_edited_count_below_ok_reads_as_no_errors() {
+        let mut r = run(RunMode::Parallel, 1.0);
+        for t in r.tools.values_mut() {
+            t.ok = t.count + 3;
+        }
+        let figs = figures(&[r], None, None);
+        let errors = figs.iter().find(|(k, _)| k.label() == "parallel errors").unwrap().1;
+        assert_eq!(errors, 0.0);
     }
 
     #[test]
