@@ -8,9 +8,11 @@ use std::num::NonZeroUsize;
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{Executor, ExecutorConfig, Observer, RunOutcome, Schedule};
 use crate::report::expect::{self, Measured};
-use crate::report::model::{Report, RunMode, RunReport, SCHEMA_VERSION};
+use crate::report::model::{Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
 use crate::report::speedup::{SpeedupBound, ratio};
+use crate::report::summary::summarize;
 use crate::scenario::Scenario;
+use crate::seed::repetition_seed;
 use crate::sim::{SimError, SimTool};
 
 /// Which clock runs the scenario.
@@ -58,6 +60,27 @@ pub struct RunRequest {
     pub clock: ClockKind,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
+}
+
+/// How many times `run --repeat` makes the whole comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    /// Repetitions, at least one.
+    pub count: NonZeroUsize,
+    /// Whether each repetition draws from its own seed, derived from the base seed by
+    /// [`repetition_seed`]; by default all share it, so the simulated calls are the same
+    /// and only the machine's noise varies.
+    pub vary_seed: bool,
+}
+
+impl Default for Repeat {
+    /// One repetition: a plain run.
+    fn default() -> Self {
+        Self {
+            count: NonZeroUsize::MIN,
+            vary_seed: false,
+        }
+    }
 }
 
 /// Why a scenario could not run at all (a failed call is not an error: it is data).
@@ -172,7 +195,65 @@ pub fn run_observed<B: Observer>(
         efficiency,
         bound: bound.map(|(_, b)| b.to_report()),
         expectations,
+        repetitions: Vec::new(),
+        summary: None,
     })
+}
+
+/// Runs the whole comparison `repeat.count` times and builds one report.
+///
+/// The report's own runs, speedup and expectations are those of the first repetition,
+/// so a reader that knows nothing of repetitions sees a plain run. With more than one
+/// repetition it also holds every repetition's figures and their summary.
+///
+/// # Errors
+///
+/// [`HarnessError`] when the runtime or the simulated tools cannot start.
+pub fn run_repeated<B: Observer>(
+    scenario: &Scenario,
+    request: &RunRequest,
+    repeat: Repeat,
+    mut observer: impl FnMut(RunMode) -> B,
+) -> Result<Report, HarnessError> {
+    let base = request.seed.unwrap_or(scenario.seed);
+    let mut reports = Vec::with_capacity(repeat.count.get());
+    for index in 0..repeat.count.get() {
+        let seed = if repeat.vary_seed {
+            repetition_seed(base, index)
+        } else {
+            base
+        };
+        let request = RunRequest {
+            seed: Some(seed),
+            ..request.clone()
+        };
+        reports.push(run_observed(scenario, &request, &mut observer)?);
+    }
+    let repetitions: Vec<Repetition> = reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Repetition {
+            index: i + 1,
+            seed: r.seed,
+            runs: r
+                .runs
+                .iter()
+                .map(|run| RunReport {
+                    calls: Vec::new(),
+                    ..run.clone()
+                })
+                .collect(),
+            speedup: r.speedup,
+            speedup_bound: r.speedup_bound,
+            efficiency: r.efficiency,
+        })
+        .collect();
+    let mut report = reports.swap_remove(0);
+    if repetitions.len() > 1 {
+        report.summary = Some(summarize(&repetitions, repeat.vary_seed));
+        report.repetitions = repetitions;
+    }
+    Ok(report)
 }
 
 /// The scenario's executor settings with the request's overrides.

@@ -9,7 +9,9 @@
 //!   sub-millisecond waits, or virtual). [`sim`] provides simulated I/O and CPU tools.
 //! - [`report`]: the speedup against its work–span bound, percentiles from
 //!   [`telemetry`]'s HDR histograms, expectations, and renderings.
-//! - [`harness`] ties them together for one `parabench run`; [`cli`] is the binary.
+//! - [`harness`] ties them together for one `parabench run`, repeated if asked, with
+//!   [`stats`] summarising the repetitions; [`compare`] tells whether a later report
+//!   regressed beyond noise; [`cli`] is the binary.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).
@@ -18,6 +20,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod executor;
 pub mod harness;
 pub mod plan;
@@ -25,4 +28,5 @@ pub mod report;
 pub mod scenario;
 pub mod seed;
 pub mod sim;
+pub mod stats;
 pub mod telemetry;

@@ -35,6 +35,17 @@ pub fn rng(seed: u64, call_key: u64, attempt: u32, stream: Stream) -> ChaCha8Rng
     ChaCha8Rng::seed_from_u64(mix(seed ^ mix(call_key ^ mix(tag))))
 }
 
+/// The seed of repetition `index` (0 for the first) of `run --repeat --vary-seed`: the
+/// first repetition keeps `base`, so it replays a plain run, and the others follow from
+/// `base` alone, so the whole series replays too.
+pub fn repetition_seed(base: u64, index: usize) -> u64 {
+    if index == 0 {
+        base
+    } else {
+        mix(base ^ mix(index as u64))
+    }
+}
+
 /// SplitMix64's finaliser: spreads nearby inputs over the whole range.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -61,6 +72,15 @@ mod tests {
         ] {
             assert_ne!(a, other);
         }
+    }
+
+    #[test]
+    fn repetition_seeds_start_at_the_base_and_differ() {
+        assert_eq!(repetition_seed(42, 0), 42);
+        let seeds: std::collections::BTreeSet<u64> = (0..100).map(|i| repetition_seed(42, i)).collect();
+        assert_eq!(seeds.len(), 100);
+        assert_eq!(repetition_seed(42, 3), repetition_seed(42, 3));
+        assert_ne!(repetition_seed(42, 3), repetition_seed(43, 3));
     }
 
     #[test]

@@ -146,3 +146,107 @@ fn list_shows_every_scenario() {
         assert!(stdout.contains(&name), "{name} missing from\n{stdout}");
     }
 }
+
+#[test]
+fn repeat_keeps_every_repetition_and_summarises_each_figure() {
+    let dir = temp_dir("cli-run-repeat");
+    let json = dir.join("report.json");
+    let (code, stdout, stderr) = text(&parabench(&[
+        "run",
+        "--clock",
+        "virtual",
+        "--repeat",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("3 repetitions (same seed)"), "{stdout}");
+    let report = common::read_json(&json);
+    common::assert_matches_schema("report-v1.schema.json", &report);
+    let reps = report["repetitions"].as_array().unwrap();
+    assert_eq!(reps.len(), 3);
+    for (i, rep) in reps.iter().enumerate() {
+        assert_eq!(rep["index"], i + 1);
+        assert_eq!(rep["seed"], 42);
+        // Virtual time with one seed: every repetition is the same exact run.
+        assert_eq!(rep["speedup"], 5.0);
+        assert_eq!(rep["runs"][1]["wall_s"], 0.4);
+        assert_eq!(rep["runs"][1]["calls"].as_array().unwrap().len(), 0);
+    }
+    // The top level stays a plain report: that of the first repetition, with its calls.
+    assert_eq!(report["runs"][1]["wall_s"], reps[0]["runs"][1]["wall_s"]);
+    assert_eq!(report["runs"][1]["calls"].as_array().unwrap().len(), 20);
+    let summary = &report["summary"];
+    assert_eq!(summary["repetitions"], 3);
+    let speedup = &summary["figures"][0];
+    assert_eq!(
+        (&speedup["figure"], &speedup["mode"]),
+        (&"speedup".into(), &serde_json::Value::Null)
+    );
+    for field in ["median", "min", "max", "ci_low", "ci_high"] {
+        assert_eq!(speedup[field], 5.0, "{field}");
+    }
+    let back = parabench::report::json::read(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(back.repetitions.len(), 3);
+}
+
+#[test]
+fn vary_seed_records_a_seed_per_repetition_that_replays() {
+    let args = [
+        "run",
+        "scenarios/agent_mix.toml",
+        "--clock",
+        "virtual",
+        "--repeat",
+        "3",
+        "--vary-seed",
+        "--json",
+        "-",
+    ];
+    let (code, first, stderr) = text(&parabench(&args));
+    assert_eq!(code, 0, "{stderr}");
+    let (_, second, _) = text(&parabench(&args));
+    assert_eq!(first, second, "the series replays from the base seed");
+    let report: serde_json::Value = serde_json::from_str(&first).unwrap();
+    common::assert_matches_schema("report-v1.schema.json", &report);
+    assert_eq!(report["summary"]["vary_seed"], true);
+    let seeds: Vec<u64> = report["repetitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds[0], 42, "the first repetition keeps the base seed");
+    assert!(
+        seeds[1] != seeds[0] && seeds[2] != seeds[1] && seeds[2] != seeds[0],
+        "{seeds:?}"
+    );
+    // A recorded seed replays its repetition as a plain run.
+    let replay = parabench(&[
+        "run",
+        "scenarios/agent_mix.toml",
+        "--clock",
+        "virtual",
+        "--seed",
+        &seeds[2].to_string(),
+        "--json",
+        "-",
+    ]);
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(
+        replay["runs"][1]["wall_s"],
+        report["repetitions"][2]["runs"][1]["wall_s"]
+    );
+    assert_ne!(
+        report["repetitions"][2]["runs"][1]["wall_s"],
+        report["runs"][1]["wall_s"]
+    );
+}
+
+#[test]
+fn zero_repetitions_are_a_usage_error() {
+    let (code, stdout, stderr) = text(&parabench(&["run", "--clock", "virtual", "--repeat", "0"]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("--repeat"), "{stderr}");
+}

@@ -93,3 +93,11 @@ fn ten_thousand_calls_of_one_second_run_in_simulated_time() {
     assert_eq!(report.runs[1].wall_s, 100.0);
     assert_eq!(report.speedup, Some(100.0));
 }
+
+#[test]
+fn every_scenario_report_matches_the_committed_schema() {
+    for path in common::scenario_files() {
+        let report = serde_json::to_value(run_virtual(&path)).unwrap();
+        common::assert_matches_schema("report-v1.schema.json", &report);
+    }
+}

@@ -1,6 +1,7 @@
 //! The `parabench` command line: clap types, one file per command, and the only code
 //! that prints, exits or knows miette.
 
+mod compare;
 mod diagnostic;
 mod list;
 mod merge;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use compare::CompareArgs;
 pub use run::RunArgs;
 
 /// Exit code of a usage or input error: nothing was run.
@@ -34,6 +36,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario sequentially and in parallel, and report the speedup.
     Run(RunArgs),
+    /// Compare two run reports; exit 2 when a figure regressed beyond the threshold and
+    /// beyond noise.
+    Compare(CompareArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -86,6 +91,7 @@ pub enum ClockArg {
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),

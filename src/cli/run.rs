@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::output::Output;
 use super::{ClockArg, EXIT_EXPECTATION, EXIT_INPUT, ModeArg, diagnostic};
 use crate::executor::{CallOutcome, Observer};
-use crate::harness::{self, ClockKind, Modes, RunRequest};
+use crate::harness::{self, ClockKind, Modes, Repeat, RunRequest};
 use crate::plan::CallIdx;
 use crate::report::json::Json;
 use crate::report::speedup::BOUND_TOLERANCE;
@@ -61,6 +61,15 @@ pub struct RunArgs {
     /// within its theoretical bound.
     #[arg(long)]
     pub check: bool,
+    /// Repeats the whole comparison N times; the report keeps every repetition and each
+    /// figure's median and confidence interval (its own figures are the first
+    /// repetition's).
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub repeat: NonZeroUsize,
+    /// Gives each repetition its own seed, derived from the base seed and recorded in
+    /// the report (by default all share the seed, so only the machine's noise varies).
+    #[arg(long)]
+    pub vary_seed: bool,
 }
 
 impl RunArgs {
@@ -79,6 +88,14 @@ impl RunArgs {
                 ClockArg::Virtual => ClockKind::Virtual,
             },
             seed: self.seed,
+        }
+    }
+
+    /// `--repeat` and `--vary-seed`.
+    fn repeat(&self) -> Repeat {
+        Repeat {
+            count: self.repeat,
+            vary_seed: self.vary_seed,
         }
     }
 }
@@ -114,10 +131,11 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         }
     };
     let request = args.request();
-    let telemetry = otlp.and_then(|config| start_telemetry(&config, &scenario, &request));
+    let repeat = args.repeat();
+    let telemetry = otlp.and_then(|config| start_telemetry(&config, &scenario, &request, repeat.count.get()));
     let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
     let calls = scenario.plan.calls().len() as u64;
-    let report = harness::run_observed(&scenario, &request, |mode| {
+    let report = harness::run_repeated(&scenario, &request, repeat, |mode| {
         (
             Progress::new(show_progress, mode, calls),
             telemetry.as_ref().map(|t| t.run_observer(&scenario.plan, mode)),
@@ -153,13 +171,13 @@ fn prepare(path: Option<&Path>, what: &str) -> Result<Option<Output>, u8> {
 }
 
 /// Starts export, or warns and runs without it: the local report matters more.
-fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunRequest) -> Option<Telemetry> {
+fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunRequest, repeat: usize) -> Option<Telemetry> {
     let info = ScenarioInfo {
         name: &scenario.name,
         seed: request.seed.unwrap_or(scenario.seed),
         clock: request.clock,
         calls: scenario.plan.calls().len(),
-        runs: if request.modes == Modes::Compare { 2 } else { 1 },
+        runs: if request.modes == Modes::Compare { 2 } else { 1 } * repeat,
     };
     match Telemetry::start(config, &info) {
         Ok(t) => {

@@ -2,9 +2,11 @@
 //! renderings (terminal table, JSON).
 
 pub mod expect;
+pub mod figure;
 pub mod json;
 pub mod model;
 pub mod speedup;
+pub mod summary;
 pub mod terminal;
 
 use std::io::{self, Write};

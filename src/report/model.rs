@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::figure::{Better, Figure, FigureKey, figures};
 use crate::executor::{CallStatus, RunOutcome};
 use crate::plan::Plan;
 use crate::telemetry::{LatencyHistogram, ToolHistograms};
@@ -16,7 +17,7 @@ use crate::telemetry::{LatencyHistogram, ToolHistograms};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Which kind of run a [`RunReport`] describes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunMode {
     /// One call at a time: the baseline.
@@ -63,6 +64,91 @@ pub struct Report {
     pub bound: Option<BoundReport>,
     /// The scenario's expectations, checked.
     pub expectations: Vec<ExpectationResult>,
+    /// With `run --repeat N` and N > 1: every repetition, the first included, whose
+    /// figures the fields above repeat. Absent for a single run, and in reports written
+    /// before repetitions existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repetitions: Vec<Repetition>,
+    /// With N > 1: each figure's median, range and confidence interval over the
+    /// repetitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+}
+
+impl Report {
+    /// The figures of each repetition: those of [`Report::repetitions`], or of the
+    /// report's own runs when it holds a single one.
+    pub fn repetition_figures(&self) -> Vec<Vec<(FigureKey, f64)>> {
+        if self.repetitions.is_empty() {
+            vec![figures(&self.runs, self.speedup, self.efficiency)]
+        } else {
+            self.repetitions
+                .iter()
+                .map(|r| figures(&r.runs, r.speedup, r.efficiency))
+                .collect()
+        }
+    }
+
+    /// The seed of each repetition, in order.
+    pub fn repetition_seeds(&self) -> Vec<u64> {
+        if self.repetitions.is_empty() {
+            vec![self.seed]
+        } else {
+            self.repetitions.iter().map(|r| r.seed).collect()
+        }
+    }
+}
+
+/// One repetition of the whole comparison under `run --repeat`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Repetition {
+    /// 1 for the first repetition.
+    pub index: usize,
+    /// The seed of its draws: the report's seed, or one derived from it with
+    /// `--vary-seed`.
+    pub seed: u64,
+    /// Its runs, with `calls` left empty: the per-call detail is kept for the first
+    /// repetition only, in the report's own `runs`.
+    pub runs: Vec<RunReport>,
+    /// Sequential wall time / parallel wall time, when both ran.
+    pub speedup: Option<f64>,
+    /// The work–span bound on the speedup.
+    pub speedup_bound: Option<f64>,
+    /// speedup / speedup_bound.
+    pub efficiency: Option<f64>,
+}
+
+/// Each figure over the repetitions of a report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// How many repetitions ran.
+    pub repetitions: usize,
+    /// Whether each repetition drew from its own seed (`--vary-seed`).
+    pub vary_seed: bool,
+    /// The confidence level of the intervals, such as 0.95.
+    pub confidence: f64,
+    /// How the interval was computed.
+    pub method: String,
+    /// One entry per figure, in the order of [`FigureKey`].
+    pub figures: Vec<FigureSummary>,
+}
+
+/// One figure's median, range and confidence interval over the repetitions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FigureSummary {
+    /// Which figure.
+    #[serde(flatten)]
+    pub key: FigureKey,
+    /// The median over the repetitions.
+    pub median: f64,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+    /// The lower end of the confidence interval of the median.
+    pub ci_low: f64,
+    /// The upper end of the confidence interval of the median.
+    pub ci_high: f64,
 }
 
 /// The terms of the speedup bound, in seconds.

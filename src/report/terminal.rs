@@ -6,7 +6,7 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::Render;
-use super::model::{Report, RunReport};
+use super::model::{Figure, Report, RunReport, Summary};
 use super::speedup::BOUND_TOLERANCE;
 
 /// Renders a [`Report`] as text tables.
@@ -55,6 +55,9 @@ impl Render for Terminal {
                 )?;
             }
         }
+        if let Some(summary) = &report.summary {
+            write_summary(out, summary)?;
+        }
         if !report.expectations.is_empty() {
             writeln!(out, "\nexpectations")?;
             for e in &report.expectations {
@@ -67,6 +70,58 @@ impl Render for Terminal {
             }
         }
         Ok(())
+    }
+}
+
+/// The figures a reader checks first, over every repetition: the table above shows the
+/// first repetition only.
+fn write_summary(out: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+    writeln!(
+        out,
+        "\n{} repetitions ({}); the table above is the first. Median, {:.0}% interval of the median, range:",
+        summary.repetitions,
+        if summary.vary_seed { "a seed each" } else { "same seed" },
+        summary.confidence * 100.0
+    )?;
+    let mut table = Table::new();
+    table
+        .load_style(STYLE)
+        .set_header(vec!["figure", "median", "interval", "min", "max"]);
+    let shown = summary.figures.iter().filter(|f| {
+        f.key.tool.is_none()
+            && matches!(
+                f.key.figure,
+                Figure::Speedup | Figure::Efficiency | Figure::WallS | Figure::P50S | Figure::P99S
+            )
+    });
+    for f in shown {
+        let fmt = |v| fmt_figure(f.key.figure, v);
+        table.add_row(vec![
+            f.key.label(),
+            fmt(f.median),
+            format!("[{}, {}]", fmt(f.ci_low), fmt(f.ci_high)),
+            fmt(f.min),
+            fmt(f.max),
+        ]);
+    }
+    for i in 1..5 {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+            column.set_padding((1, 0));
+        }
+    }
+    writeln!(out, "{table}")
+}
+
+/// A figure's value in its own unit: a duration, a speedup (×), an efficiency (%), or
+/// a count.
+pub fn fmt_figure(figure: Figure, value: f64) -> String {
+    match figure {
+        f if f.is_seconds() => fmt_secs(value),
+        Figure::Speedup => format!("{value:.2}×"),
+        Figure::Efficiency => format!("{:.1}%", value * 100.0),
+        _ if value.fract() == 0.0 => format!("{value:.0}"),
+        _ => format!("{value:.1}"),
     }
 }
 
@@ -160,6 +215,8 @@ mod tests {
             efficiency: Some(speedup / bound),
             bound: None,
             expectations: Vec::new(),
+            repetitions: Vec::new(),
+            summary: None,
         }
     }
 
@@ -174,6 +231,41 @@ mod tests {
         assert!(rendered(&report(2.09, 2.0)).contains("above its bound"));
         let fine = rendered(&report(2.01, 2.0));
         assert!(fine.contains("speedup 2.01×") && !fine.contains("above its bound"));
+    }
+
+    #[test]
+    fn repetitions_add_a_summary_of_medians_and_intervals() {
+        use crate::report::model::{FigureKey, FigureSummary, RunMode};
+        let mut r = report(5.0, 5.0);
+        assert!(!rendered(&r).contains("repetitions"), "a single run has no summary");
+        let figure = |mode, figure, median, ci: [f64; 2]| FigureSummary {
+            key: FigureKey {
+                mode,
+                tool: None,
+                figure,
+            },
+            median,
+            min: ci[0],
+            max: ci[1],
+            ci_low: ci[0],
+            ci_high: ci[1],
+        };
+        r.summary = Some(Summary {
+            repetitions: 5,
+            vary_seed: false,
+            confidence: 0.95,
+            method: String::new(),
+            figures: vec![
+                figure(None, Figure::Speedup, 4.98, [4.9, 5.0]),
+                figure(Some(RunMode::Parallel), Figure::WallS, 0.4016, [0.4002, 0.41]),
+                figure(Some(RunMode::Parallel), Figure::Retries, 0.0, [0.0, 0.0]),
+            ],
+        });
+        let text = rendered(&r);
+        assert!(text.contains("5 repetitions (same seed)"), "{text}");
+        assert!(text.contains("[4.90×, 5.00×]"), "{text}");
+        assert!(text.contains("401.6ms  [400.2ms, 410.0ms]"), "{text}");
+        assert!(!text.contains("retries"), "only the main figures are shown: {text}");
     }
 
     #[test]
