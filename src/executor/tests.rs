@@ -106,6 +106,34 @@ fn a_call_starts_when_its_own_dependencies_end_not_in_waves() {
 }
 
 #[test]
+fn a_call_is_held_until_its_arrival_and_its_queue_wait_counts_from_it() {
+    // One slot, 100 ms calls arriving at 0, 50 and 300 ms: the second waits 50 ms for
+    // the slot, and that wait is its queueing delay; the third finds the system idle.
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let ids: Vec<CallIdx> = (0..3).map(|i| b.call(format!("c{i}"), t)).collect();
+    for (&idx, at) in ids.iter().zip([0, 50, 300]) {
+        b.arrives_at(idx, ms(at));
+    }
+    // A dependent of an early call that arrives late waits for its arrival too.
+    let late = b.call("late", t);
+    b.depends_on(late, ids[0]);
+    b.arrives_at(late, ms(500));
+    let plan = b.build().unwrap();
+    let run = run_script(
+        &plan,
+        latencies(&[100, 100, 100, 10]),
+        ExecutorConfig::with_max_concurrency(1),
+    );
+    let ready: Vec<_> = run.calls.iter().map(|c| c.ready).collect();
+    assert_eq!(ready, [Some(ms(0)), Some(ms(50)), Some(ms(300)), Some(ms(500))]);
+    assert_eq!(starts(&run), [Some(ms(0)), Some(ms(100)), Some(ms(300)), Some(ms(500))]);
+    let waits: Vec<_> = run.calls.iter().map(|c| c.queue_wait().unwrap()).collect();
+    assert_eq!(waits, [ms(0), ms(50), ms(0), ms(0)]);
+    assert_eq!(run.wall, ms(510));
+}
+
+#[test]
 fn higher_priority_starts_first_and_ties_keep_input_order() {
     let mut b = PlanBuilder::new();
     let t = b.tool(ToolSpec::io("t"));
