@@ -26,3 +26,4 @@ pub mod scenario;
 pub mod seed;
 pub mod sim;
 pub mod telemetry;
+pub mod tune;

@@ -5,6 +5,7 @@ mod diagnostic;
 mod list;
 mod output;
 mod run;
+mod tune;
 mod validate;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use run::RunArgs;
+pub use tune::TuneArgs;
 
 /// Exit code of a usage or input error: nothing was run.
 pub const EXIT_INPUT: u8 = 1;
@@ -33,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario sequentially and in parallel, and report the speedup.
     Run(RunArgs),
+    /// Run a scenario at each concurrency level and recommend a max_concurrency.
+    Tune(TuneArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -75,6 +79,7 @@ pub enum ClockArg {
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Tune(args) => tune::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
     };

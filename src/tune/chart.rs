@@ -1,0 +1,180 @@
+//! The sweep as an SVG chart: throughput and p99 against concurrency, the fitted USL
+//! curve, the SLO line and the recommended level.
+//!
+//! Only plotters' SVG backend is used: the file is standalone text that opens in any
+//! browser, and no font or bitmap library is linked.
+
+use plotters::prelude::*;
+
+use super::model::TuneReport;
+use super::usl::UslFit;
+
+/// Width and height of the chart, in pixels.
+pub const SIZE: (u32, u32) = (960, 560);
+
+/// Why the chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart: {0}")]
+pub struct ChartError(String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        ChartError(e.to_string())
+    }
+}
+
+/// How the concurrency axis is drawn: levels that span a wide range (doubling) read
+/// best on a log₂ axis.
+#[derive(Clone, Copy)]
+struct Axis {
+    log: bool,
+}
+
+impl Axis {
+    fn x(self, n: f64) -> f64 {
+        if self.log { n.log2() } else { n }
+    }
+
+    fn n(self, x: f64) -> f64 {
+        if self.log { x.exp2() } else { x }
+    }
+}
+
+/// Draws `report` as an SVG document.
+///
+/// # Errors
+///
+/// [`ChartError`] when drawing fails (it does not for a report with at least one level).
+pub fn render(report: &TuneReport) -> Result<String, ChartError> {
+    let levels = &report.levels;
+    let (lo, hi) = (
+        levels.first().map_or(1, |l| l.max_concurrency) as f64,
+        levels.last().map_or(1, |l| l.max_concurrency) as f64,
+    );
+    let axis = Axis { log: hi / lo >= 16.0 };
+    let (x0, x1) = (axis.x(lo), axis.x(hi).max(axis.x(lo) + 1.0));
+    let pad = (x1 - x0) * 0.04;
+    let x_range = (x0 - pad)..(x1 + pad);
+    let fit = report.usl.as_ref().map(|u| UslFit {
+        lambda: u.lambda,
+        sigma: u.sigma,
+        kappa: u.kappa,
+        r_squared: u.r_squared,
+    });
+    let curve: Vec<(f64, f64)> = match fit {
+        Some(fit) => (0..=200)
+            .map(|i| x0 + (x1 - x0) * f64::from(i) / 200.0)
+            .map(|x| (x, fit.throughput(axis.n(x))))
+            .collect(),
+        None => Vec::new(),
+    };
+    let top_x = levels
+        .iter()
+        .map(|l| l.throughput)
+        .chain(curve.iter().map(|p| p.1))
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.15;
+    let slo_ms = report.criteria.slo_p99_s.map(|s| s * 1e3);
+    let top_ms = levels
+        .iter()
+        .map(|l| l.p99_s * 1e3)
+        .chain(slo_ms)
+        .fold(0.0, f64::max)
+        .max(1e-6)
+        * 1.15;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let caption = format!(
+            "{}: throughput and p99 by max_concurrency ({} clock)",
+            report.scenario, report.clock
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, ("sans-serif", 22))
+            .margin(18)
+            .x_label_area_size(48)
+            .y_label_area_size(70)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(x_range.clone(), 0.0..top_x)?
+            .set_secondary_coord(x_range, 0.0..top_ms);
+        let tick = move |x: &f64| format!("{}", (axis.n(*x) * 100.0).round() / 100.0);
+        chart
+            .configure_mesh()
+            .x_desc(if axis.log {
+                "max_concurrency (log scale)"
+            } else {
+                "max_concurrency"
+            })
+            .y_desc("throughput (calls/s)")
+            .x_label_formatter(&tick)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("p99 end-to-end latency (ms)")
+            .draw()?;
+
+        let blue = RGBColor(31, 119, 180);
+        let orange = RGBColor(255, 127, 14);
+        let measured: Vec<(f64, f64)> = levels
+            .iter()
+            .map(|l| (axis.x(l.max_concurrency as f64), l.throughput))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(measured.clone(), blue.stroke_width(2)))?
+            .label("throughput (measured)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
+        chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, blue.filled())))?;
+        if !curve.is_empty() {
+            chart
+                .draw_series(DashedLineSeries::new(curve, 6, 4, blue.mix(0.6).stroke_width(2)))?
+                .label("USL fit")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.mix(0.6)));
+        }
+        let p99: Vec<(f64, f64)> = levels
+            .iter()
+            .map(|l| (axis.x(l.max_concurrency as f64), l.p99_s * 1e3))
+            .collect();
+        chart
+            .draw_secondary_series(LineSeries::new(p99.clone(), orange.stroke_width(2)))?
+            .label("p99 latency (right axis)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], orange.stroke_width(2)));
+        chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, orange.filled())))?;
+        if let Some(slo) = slo_ms {
+            let red = RGBColor(214, 39, 40);
+            chart
+                .draw_secondary_series(DashedLineSeries::new(
+                    vec![(x0, slo), (x1, slo)],
+                    8,
+                    5,
+                    red.stroke_width(1),
+                ))?
+                .label(format!("p99 SLO ({slo:.0} ms)"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red));
+        }
+        if let Some(n) = report.recommended {
+            let green = RGBColor(44, 160, 44);
+            let x = axis.x(n as f64);
+            chart
+                .draw_series(LineSeries::new(vec![(x, 0.0), (x, top_x)], green.stroke_width(2)))?
+                .label(format!("recommended: {n}"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(2)));
+            chart.draw_series(std::iter::once(Text::new(
+                format!("recommended: {n}"),
+                (x, top_x * 0.97),
+                ("sans-serif", 15).into_font().color(&green),
+            )))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}

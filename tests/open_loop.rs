@@ -1,0 +1,141 @@
+//! Open-loop load in virtual time: latency counts from each call's intended arrival, so
+//! queueing shows, and it matches queueing theory.
+
+mod common;
+
+use std::path::Path;
+
+use parabench::harness::{self, ClockKind, Modes, RunRequest};
+use parabench::report::RunReport;
+
+/// Poisson arrivals at `rate` for `secs` to one tool of `service` latency, `c` in flight.
+fn scenario(rate: f64, secs: u64, service: &str, c: usize) -> parabench::scenario::Scenario {
+    let source = format!(
+        r#"
+name = "open"
+seed = 11
+[executor]
+max_concurrency = {c}
+[tools.api]
+latency = {service}
+[arrivals]
+process = "poisson"
+rate = {rate}
+duration = "{secs}s"
+"#
+    );
+    parabench::scenario::parse(&source, Path::new("open.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_parallel(scenario: &parabench::scenario::Scenario) -> RunReport {
+    let request = RunRequest {
+        modes: Modes::Parallel,
+        clock: ClockKind::Virtual,
+        ..RunRequest::default()
+    };
+    let report = harness::run(scenario, &request).unwrap();
+    report.runs.into_iter().next().unwrap()
+}
+
+/// (arrival, end-to-end latency) of every call, in seconds.
+fn latencies(run: &RunReport) -> Vec<(f64, f64)> {
+    run.calls
+        .iter()
+        .map(|c| {
+            let arrival = c.queued_s.unwrap();
+            (arrival, c.end_s - arrival)
+        })
+        .collect()
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    sum / n as f64
+}
+
+#[test]
+fn above_capacity_latency_grows_with_time() {
+    // Capacity 2 / 100 ms = 20 calls/s against 40 arriving per second: by time t about
+    // 20t calls are queued, which take t to serve, so a call arriving at t waits about
+    // (λ / cμ − 1) t = t.
+    let run = run_parallel(&scenario(40.0, 20, r#"{ dist = "constant", value = "100ms" }"#, 2));
+    let by_time = latencies(&run);
+    let quarter = |q: f64| mean(by_time.iter().filter(|(t, _)| (*t / 5.0).floor() == q).map(|(_, l)| *l));
+    let quarters: Vec<f64> = (0..4).map(|q| quarter(f64::from(q))).collect();
+    assert!(quarters.windows(2).all(|w| w[1] > w[0] + 1.0), "{quarters:?}");
+    let late = by_time.iter().filter(|(t, _)| *t >= 18.0).map(|(t, l)| l / t);
+    let slope = mean(late);
+    assert!(
+        (slope - 1.0).abs() < 0.1,
+        "latency / arrival time near the end: {slope}"
+    );
+    // The p99 is dominated by the queue, not the 100 ms of service.
+    assert!(run.latency.p99_s > 8.0, "{:?}", run.latency);
+}
+
+#[test]
+fn well_below_capacity_latency_stays_near_the_service_time() {
+    // 5 calls/s against a capacity of 40/s (utilisation 12.5%).
+    let run = run_parallel(&scenario(5.0, 200, r#"{ dist = "constant", value = "100ms" }"#, 4));
+    let by_time = latencies(&run);
+    assert!(by_time.len() > 900, "{}", by_time.len());
+    let mean_latency = mean(by_time.iter().map(|(_, l)| *l));
+    assert!((0.1..0.101).contains(&mean_latency), "mean latency {mean_latency}");
+    assert!(
+        (run.latency.p50_s - 0.1).abs() < 0.1 * 0.001 + 1e-9,
+        "{:?}",
+        run.latency
+    );
+    // Late calls are no slower than early ones: nothing builds up.
+    let early = mean(by_time.iter().filter(|(t, _)| *t < 100.0).map(|(_, l)| *l));
+    let late = mean(by_time.iter().filter(|(t, _)| *t >= 100.0).map(|(_, l)| *l));
+    assert!((late - early).abs() < 0.002, "{early} vs {late}");
+}
+
+/// Erlang's C formula: the probability that an arrival must wait in an M/M/c queue with
+/// offered load `a` = λ/μ.
+fn erlang_c(c: u32, a: f64) -> f64 {
+    let rho = a / f64::from(c);
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for k in 1..c {
+        term *= a / f64::from(k);
+        sum += term;
+    }
+    let top = term * a / f64::from(c) / (1.0 - rho);
+    top / (sum + top)
+}
+
+#[test]
+fn the_mean_queue_wait_matches_the_erlang_c_formula() {
+    // M/M/4 at λ = 30/s, 1/μ = 100 ms: a = 3, ρ = 0.75, about 60 000 calls.
+    let (c, lambda, mu) = (4u32, 30.0, 10.0);
+    let run = run_parallel(&scenario(
+        lambda,
+        2000,
+        r#"{ dist = "exponential", mean = "100ms" }"#,
+        c as usize,
+    ));
+    let waits: Vec<f64> = run
+        .calls
+        .iter()
+        .map(|c| c.start_s.unwrap() - c.queued_s.unwrap())
+        .collect();
+    assert!(waits.len() > 55_000, "{}", waits.len());
+    let measured = mean(waits.iter().copied());
+    let a = lambda / mu;
+    let expected = erlang_c(c, a) / (f64::from(c) * mu - lambda);
+    assert!(
+        (measured - expected).abs() < 0.04 * expected,
+        "mean queue wait {measured:.5}s, Erlang C {expected:.5}s"
+    );
+    // And the share of calls that waited at all is Erlang C itself.
+    let waited = waits.iter().filter(|w| **w > 0.0).count() as f64 / waits.len() as f64;
+    assert!((waited - erlang_c(c, a)).abs() < 0.02, "{waited} vs {}", erlang_c(c, a));
+}
+
+#[test]
+fn erlang_c_matches_a_textbook_value() {
+    // M/M/2 with a = 1 (ρ = 0.5): C = 1/3.
+    assert!((erlang_c(2, 1.0) - 1.0 / 3.0).abs() < 1e-12);
+}
