@@ -139,3 +139,39 @@ fn erlang_c_matches_a_textbook_value() {
     // M/M/2 with a = 1 (ρ = 0.5): C = 1/3.
     assert!((erlang_c(2, 1.0) - 1.0 / 3.0).abs() < 1e-12);
 }
+
+#[test]
+fn tune_shows_where_the_shipped_open_loop_scenario_saturates() {
+    let scenario = parabench::scenario::load(&common::root().join("scenarios/open_loop.toml")).unwrap();
+    let request = parabench::tune::TuneRequest {
+        levels: "1,2,4,8".parse().unwrap(),
+        clock: ClockKind::Virtual,
+        seed: None,
+        criteria: parabench::tune::Criteria {
+            slo_p99: Some(std::time::Duration::from_millis(500)),
+            ..Default::default()
+        },
+    };
+    let report = parabench::tune::run(&scenario, &request, |_| {}).unwrap();
+    let offered = report.calls as f64 / 20.0;
+    let [one, two, four, eight] = &report.levels[..] else {
+        panic!("four levels")
+    };
+    // Below capacity (1 and 2 in flight at 100 ms for search) the queue grows: throughput
+    // falls short of the offered load and p99 is seconds, not the service time.
+    for saturated in [one, two] {
+        assert!(saturated.throughput < 0.9 * offered, "{saturated:?}");
+        assert!(saturated.p99_s > 2.0, "{saturated:?}");
+    }
+    for keeping_up in [four, eight] {
+        assert!(keeping_up.throughput > 0.98 * offered, "{keeping_up:?} vs {offered}");
+        assert_eq!(keeping_up.binding, "arrivals");
+    }
+    assert_eq!(report.recommended, Some(4), "{}", report.reason);
+    assert!(
+        report.reason.contains("arrival rate sets the ceiling"),
+        "{}",
+        report.reason
+    );
+    assert!(report.arrivals.is_some());
+}

@@ -109,6 +109,8 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
                 "max_concurrency"
             })
             .y_desc("throughput (calls/s)")
+            // On a log axis, one label per doubling: 1, 2, 4, ... rather than 1.41.
+            .x_labels(if axis.log { (x1 - x0).round() as usize + 1 } else { 10 })
             .x_label_formatter(&tick)
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
@@ -162,11 +164,15 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
                 .draw_series(LineSeries::new(vec![(x, 0.0), (x, top_x)], green.stroke_width(2)))?
                 .label(format!("recommended: {n}"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(2)));
-            chart.draw_series(std::iter::once(Text::new(
-                format!("recommended: {n}"),
-                (x, top_x * 0.97),
-                ("sans-serif", 15).into_font().color(&green),
-            )))?;
+            // A few pixels right of the line, so the label does not sit on it.
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x, top_x * 0.97))
+                    + Text::new(
+                        format!("recommended: {n}"),
+                        (6, 0),
+                        ("sans-serif", 15).into_font().color(&green),
+                    ),
+            ))?;
         }
         chart
             .configure_series_labels()
