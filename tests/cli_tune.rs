@@ -35,6 +35,7 @@ fn the_sweep_of_a_limited_tool_is_min_n_k_over_l_and_recommends_k() {
             clock: ClockKind::Virtual,
             seed: None,
             criteria: Criteria::default(),
+            rates: None,
         };
         let report = tune::run(&scenario, &request, |_| {}).unwrap();
         assert_eq!(report.levels.len(), 8);
@@ -135,6 +136,38 @@ fn tune_writes_a_table_a_json_report_matching_the_schema_and_an_svg_chart() {
 }
 
 #[test]
+fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_and_the_json() {
+    let out = parabench(&[
+        "tune",
+        "scenarios/open_loop.toml",
+        "--clock",
+        "virtual",
+        "--levels",
+        "2,4",
+        "--rates",
+        "10..80:x2",
+        "--json",
+        "-",
+    ]);
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("open loop by arrival rate, max_concurrency 4"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::root().join("schemas/tune-v1.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report["arrivals"]["process"], "poisson");
+    assert_eq!(report["rate_sweep"]["rates"].as_array().unwrap().len(), 4);
+    assert_eq!(report["rate_sweep"]["max_sustainable_rate_per_s"], 20.0);
+}
+
+#[test]
 fn json_to_stdout_keeps_stdout_pure() {
     let dir = temp_dir("cli-tune-stdout");
     let scenario = write(&dir, "limited.toml", &limited(12, 10, 2));
@@ -158,7 +191,7 @@ fn bad_levels_and_other_bad_input_exit_1_with_a_clear_message() {
     let dir = temp_dir("cli-tune-bad");
     let scenario = write(&dir, "limited.toml", &limited(4, 10, 2));
     let path = scenario.to_str().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--levels", "1..x"], "`x` is not a positive integer"),
         (&["--levels", "8..2"], "ends below its start"),
         (&["--levels", "0,1"], "`0` is not a positive integer"),
@@ -166,6 +199,8 @@ fn bad_levels_and_other_bad_input_exit_1_with_a_clear_message() {
         (&["--target-share", "1.5"], "above 0 and at most 1"),
         (&["--slo-p99", "soon"], "expected a duration like 800ms"),
         (&["--rate", "10"], "has no [arrivals] table"),
+        (&["--rates", "10,20"], "--rates needs an open-loop scenario"),
+        (&["--rates", "10..5:1"], "ends below its start"),
     ];
     for (args, needle) in cases {
         let all = [&["tune", path, "--clock", "virtual"][..], args].concat();

@@ -151,6 +151,7 @@ fn tune_shows_where_the_shipped_open_loop_scenario_saturates() {
             slo_p99: Some(std::time::Duration::from_millis(500)),
             ..Default::default()
         },
+        rates: None,
     };
     let report = parabench::tune::run(&scenario, &request, |_| {}).unwrap();
     let offered = report.calls as f64 / 20.0;
@@ -174,4 +175,32 @@ fn tune_shows_where_the_shipped_open_loop_scenario_saturates() {
         report.reason
     );
     assert!(report.arrivals.is_some());
+}
+
+#[test]
+fn a_rate_sweep_finds_the_capacity_of_an_m_d_c_system() {
+    // Two slots of 100 ms: capacity 20 calls/s. Rates below it keep up; above it,
+    // throughput stops at capacity and latency grows.
+    let scenario = scenario(5.0, 30, r#"{ dist = "constant", value = "100ms" }"#, 2);
+    let rates: parabench::tune::Rates = "5,10,15,30,40".parse().unwrap();
+    let criteria = parabench::tune::Criteria::default();
+    let level = std::num::NonZeroUsize::new(2).unwrap();
+    let sweep =
+        parabench::tune::rates::run(&scenario, &rates, level, ClockKind::Virtual, 11, &criteria, |_| {}).unwrap();
+    let keeps: Vec<bool> = sweep.rates.iter().map(|r| r.keeps_up).collect();
+    assert_eq!(keeps, [true, true, true, false, false], "{sweep:#?}");
+    assert_eq!(sweep.max_sustainable_rate_per_s, Some(15.0));
+    for over in &sweep.rates[3..] {
+        assert!((over.throughput - 20.0).abs() < 0.05 * 20.0, "{over:?}");
+    }
+    assert!(sweep.rates.windows(2).all(|w| w[1].p99_s >= w[0].p99_s), "{sweep:#?}");
+    // Well below capacity the median call does not wait; Poisson bursts still queue a few.
+    assert!((sweep.rates[0].p50_s - 0.1).abs() < 1e-3, "{:?}", sweep.rates[0]);
+    assert!(sweep.rates[0].p99_s < 0.25, "{:?}", sweep.rates[0]);
+    assert!(sweep.rates[4].p99_s > 10.0, "{:?}", sweep.rates[4]);
+    assert!(
+        sweep.reason.contains("up to 15/s and saturates by 30/s"),
+        "{}",
+        sweep.reason
+    );
 }

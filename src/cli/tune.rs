@@ -12,7 +12,7 @@ use super::{ClockArg, EXIT_INPUT, diagnostic};
 use crate::harness::ClockKind;
 use crate::scenario::{self, Scenario};
 use crate::tune::recommend::DEFAULT_TARGET_SHARE;
-use crate::tune::{self, Criteria, Levels, TuneReport, TuneRequest, chart, terminal};
+use crate::tune::{self, Criteria, Levels, Progress, Rates, TuneReport, TuneRequest, chart, terminal};
 
 /// The levels tried when neither `--levels` nor the scenario's `[sweep]` gives any.
 pub(super) const DEFAULT_LEVELS: &str = "1,2,4,8,16,32";
@@ -46,6 +46,11 @@ pub struct TuneArgs {
     /// Overrides the arrival rate of the scenario's [arrivals] (calls per second).
     #[arg(long, value_name = "PER_S")]
     pub rate: Option<f64>,
+    /// Also sweeps the arrival rate of the scenario's [arrivals] at the recommended
+    /// level, to show where it saturates: a list (10,20,40), a range with a step
+    /// (10..50:10) or a factor (5..80:x2), in calls per second.
+    #[arg(long, value_name = "RATES")]
+    pub rates: Option<Rates>,
     /// Writes the tune JSON to FILE (`-` for standard output; the table then goes to
     /// standard error).
     #[arg(long, value_name = "FILE")]
@@ -97,6 +102,7 @@ impl TuneArgs {
                 slo_p99: self.slo_p99.or(sweep.and_then(|s| s.slo_p99)),
                 max_error_rate: self.max_error_rate,
             },
+            rates: self.rates.clone(),
         }
     }
 }
@@ -136,10 +142,22 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
         eprintln!("error: --json - and --svg - cannot both write to standard output");
         return EXIT_INPUT;
     }
+    if args.rates.is_some() && scenario.arrivals.is_none() {
+        eprintln!(
+            "error: {}: --rates needs an open-loop scenario, but it has no [arrivals] table \
+             (expected [arrivals] with process, rate and duration)",
+            args.scenario.display()
+        );
+        return EXIT_INPUT;
+    }
     let request = args.request(&scenario);
-    let bar = progress_bar(request.levels.with_baseline().get().len() as u64);
-    let report = tune::run(&scenario, &request, |level| {
-        bar.set_message(format!("max_concurrency {}", level.max_concurrency));
+    let steps = request.levels.with_baseline().get().len() + request.rates.as_ref().map_or(0, |r| r.get().len());
+    let bar = progress_bar(steps as u64);
+    let report = tune::run(&scenario, &request, |step| {
+        bar.set_message(match step {
+            Progress::Level(l) => format!("max_concurrency {}", l.max_concurrency),
+            Progress::Rate(r) => format!("{}/s", r.rate_per_s),
+        });
         bar.inc(1);
     });
     bar.finish_and_clear();
@@ -192,7 +210,7 @@ fn progress_bar(levels: u64) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(levels), target);
     bar.set_style(
-        ProgressStyle::with_template("tune [{bar:30}] {pos}/{len} levels  {msg}  {elapsed}")
+        ProgressStyle::with_template("tune [{bar:30}] {pos}/{len} runs  {msg}  {elapsed}")
             .expect("valid template")
             .progress_chars("=> "),
     );

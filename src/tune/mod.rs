@@ -30,6 +30,7 @@
 //!     clock: ClockKind::Virtual,
 //!     seed: None,
 //!     criteria: Default::default(),
+//!     rates: None,
 //! };
 //! let report = tune::run(&scenario, &request, |_| {}).unwrap();
 //! assert_eq!(report.recommended, Some(3));
@@ -39,6 +40,7 @@
 pub mod chart;
 pub mod levels;
 pub mod model;
+pub mod rates;
 pub mod recommend;
 pub mod sweep;
 pub mod terminal;
@@ -46,11 +48,14 @@ pub mod usl;
 
 pub use levels::{Levels, LevelsError};
 pub use model::{LevelReport, TUNE_SCHEMA_VERSION, TuneReport};
+pub use rates::{RateReport, Rates};
 pub use recommend::{Criteria, Recommendation};
 pub use usl::{UslError, UslFit};
 
+use std::num::NonZeroUsize;
+
 use crate::harness::{ClockKind, HarnessError};
-use crate::scenario::Scenario;
+use crate::scenario::{ArrivalsError, Scenario};
 use model::{ArrivalsReport, CriteriaReport, UslReport};
 use sweep::SweepPlan;
 
@@ -65,29 +70,83 @@ pub struct TuneRequest {
     pub seed: Option<u64>,
     /// What the recommended level must meet.
     pub criteria: Criteria,
+    /// Arrival rates to try at the recommended level (open-loop scenarios only).
+    pub rates: Option<Rates>,
 }
 
-/// Sweeps `scenario` as `request` says, calling `progress` after each level, and builds
-/// the report: levels, recommendation and USL fit.
+/// What finished: a concurrency level or an arrival rate.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// A concurrency level of the sweep.
+    Level(&'a LevelReport),
+    /// An arrival rate of the rate sweep.
+    Rate(&'a RateReport),
+}
+
+/// Why a tune could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TuneError {
+    /// The runtime or the simulated tools could not start.
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// `rates` was given for a scenario without `[arrivals]`, or a rate brings too many calls.
+    #[error(transparent)]
+    Arrivals(#[from] ArrivalsError),
+}
+
+impl From<rates::RateSweepError> for TuneError {
+    fn from(e: rates::RateSweepError) -> Self {
+        match e {
+            rates::RateSweepError::Arrivals(e) => TuneError::Arrivals(e),
+            rates::RateSweepError::Harness(e) => TuneError::Harness(e),
+        }
+    }
+}
+
+/// Sweeps `scenario` as `request` says, calling `progress` after each level (and each
+/// rate), and builds the report: levels, recommendation, USL fit, and the rate sweep.
 ///
 /// # Errors
 ///
-/// [`HarnessError`] when the runtime or the simulated tools cannot start.
+/// [`TuneError`] when the runtime or the simulated tools cannot start, or rates are
+/// asked of a scenario without `[arrivals]` (checked before anything runs).
 pub fn run(
     scenario: &Scenario,
     request: &TuneRequest,
-    progress: impl FnMut(&LevelReport),
-) -> Result<TuneReport, HarnessError> {
+    mut progress: impl FnMut(Progress<'_>),
+) -> Result<TuneReport, TuneError> {
+    if request.rates.is_some() && scenario.arrivals.is_none() {
+        return Err(ArrivalsError::NoArrivals.into());
+    }
     let seed = request.seed.unwrap_or(scenario.seed);
     let plan = SweepPlan {
         levels: request.levels.clone(),
         clock: request.clock,
         seed,
     };
-    let levels = sweep::run(scenario, &plan, progress)?;
+    let levels = sweep::run(scenario, &plan, |l| progress(Progress::Level(l)))?;
     let cores = sweep::cores(scenario, request.clock).get();
     let recommendation = recommend::recommend(&levels, &request.criteria, &scenario.plan, cores);
     let (usl, usl_note) = fit(&levels);
+    let rate_sweep = match &request.rates {
+        None => None,
+        Some(rates) => {
+            // At the recommended level; without one, at the scenario's own limit.
+            let level = recommendation
+                .level
+                .and_then(NonZeroUsize::new)
+                .unwrap_or(scenario.executor.max_concurrency);
+            Some(rates::run(
+                scenario,
+                rates,
+                level,
+                request.clock,
+                seed,
+                &request.criteria,
+                |r| progress(Progress::Rate(r)),
+            )?)
+        }
+    };
     let c = &request.criteria;
     Ok(TuneReport {
         schema_version: TUNE_SCHEMA_VERSION,
@@ -111,6 +170,7 @@ pub fn run(
         reason: recommendation.reason,
         usl,
         usl_note,
+        rate_sweep,
     })
 }
 

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::rates::RateSweepReport;
+
 /// The version of the tune format this build writes.
 pub const TUNE_SCHEMA_VERSION: u32 = 1;
 
@@ -37,6 +39,9 @@ pub struct TuneReport {
     pub usl: Option<UslReport>,
     /// What the fit says (or why there is none), in a sentence.
     pub usl_note: String,
+    /// With `--rates`: the open-loop load at growing rates, at the recommended level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_sweep: Option<RateSweepReport>,
 }
 
 /// `[arrivals]` as it ran.

@@ -41,39 +41,17 @@ pub fn run(
     sweep: &SweepPlan,
     mut progress: impl FnMut(&LevelReport),
 ) -> Result<Vec<LevelReport>, HarnessError> {
-    let cores = cores(scenario, sweep.clock);
-    let runtime = match sweep.clock {
-        ClockKind::Virtual => virtual_runtime()?,
-        ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores.get())
-            .enable_all()
-            .build()?,
-    };
+    let runner = Runner::new(scenario, sweep.clock, sweep.seed)?;
     let levels = sweep.levels.with_baseline();
     let mut baseline: Option<RunOutcome<()>> = None;
     let mut reports = Vec::with_capacity(levels.get().len());
     for &level in levels.get() {
-        let clock = match sweep.clock {
-            ClockKind::Virtual => Clock::simulated(),
-            ClockKind::Real => Clock::real(),
-        };
-        let tool = SimTool::new(
-            &scenario.plan,
-            scenario.models.clone(),
-            sweep.seed,
-            clock.clone(),
-            cores,
-        )?;
-        let mut config = scenario.executor.clone();
-        config.seed = sweep.seed;
-        config.max_concurrency = level;
-        config.schedule = Schedule::Window;
-        let outcome = runtime.block_on(Executor::new(config).run(&scenario.plan, &tool, &clock));
+        let outcome = runner.run(scenario, level)?;
         let report = match &baseline {
-            Some(base) => measure(scenario, level, &outcome, base, cores),
+            Some(base) => measure(scenario, level, &outcome, base, runner.cores),
             None => {
                 // The first level is 1: the baseline of itself and of every other level.
-                let report = measure(scenario, level, &outcome, &outcome, cores);
+                let report = measure(scenario, level, &outcome, &outcome, runner.cores);
                 baseline = Some(outcome);
                 report
             }
@@ -82,6 +60,56 @@ pub fn run(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Runs a scenario (or variants of it with the same tools) at one level at a time, on
+/// one runtime.
+pub(super) struct Runner {
+    runtime: tokio::runtime::Runtime,
+    clock: ClockKind,
+    seed: u64,
+    pub(super) cores: NonZeroUsize,
+}
+
+impl Runner {
+    pub(super) fn new(scenario: &Scenario, clock: ClockKind, seed: u64) -> Result<Self, HarnessError> {
+        let cores = cores(scenario, clock);
+        let runtime = match clock {
+            ClockKind::Virtual => virtual_runtime()?,
+            ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cores.get())
+                .enable_all()
+                .build()?,
+        };
+        Ok(Self {
+            runtime,
+            clock,
+            seed,
+            cores,
+        })
+    }
+
+    /// One run of `scenario`'s sliding window at `level`, on a fresh clock.
+    pub(super) fn run(&self, scenario: &Scenario, level: NonZeroUsize) -> Result<RunOutcome<()>, HarnessError> {
+        let clock = match self.clock {
+            ClockKind::Virtual => Clock::simulated(),
+            ClockKind::Real => Clock::real(),
+        };
+        let tool = SimTool::new(
+            &scenario.plan,
+            scenario.models.clone(),
+            self.seed,
+            clock.clone(),
+            self.cores,
+        )?;
+        let mut config = scenario.executor.clone();
+        config.seed = self.seed;
+        config.max_concurrency = level;
+        config.schedule = Schedule::Window;
+        Ok(self
+            .runtime
+            .block_on(Executor::new(config).run(&scenario.plan, &tool, &clock)))
+    }
 }
 
 /// The cores CPU tools get: the scenario's under simulated time, the machine's in real
@@ -93,6 +121,45 @@ pub fn cores(scenario: &Scenario, clock: ClockKind) -> NonZeroUsize {
     }
 }
 
+/// Latency and queue-wait figures of a run.
+pub(super) struct Latencies {
+    pub(super) latency: LatencyHistogram,
+    pub(super) queue: LatencyHistogram,
+    /// The exact mean queue wait, not the histogram's: queueing theory is checked
+    /// against it.
+    pub(super) queue_mean: Duration,
+}
+
+impl Latencies {
+    pub(super) fn of(run: &RunOutcome<()>) -> Self {
+        let mut latency = LatencyHistogram::new();
+        let mut queue = LatencyHistogram::new();
+        let mut queue_total = Duration::ZERO;
+        for call in &run.calls {
+            if let (Some(wait), Some(service)) = (call.queue_wait(), call.service_time()) {
+                latency.record(wait + service);
+                queue.record(wait);
+                queue_total += wait;
+            }
+        }
+        let queue_mean = queue_total / u32::try_from(queue.len().max(1)).unwrap_or(u32::MAX);
+        Self {
+            latency,
+            queue,
+            queue_mean,
+        }
+    }
+}
+
+/// Successful calls per second of wall time.
+pub(super) fn throughput(run: &RunOutcome<()>) -> f64 {
+    if run.wall.is_zero() {
+        0.0
+    } else {
+        run.count(CallStatus::Ok) as f64 / run.wall.as_secs_f64()
+    }
+}
+
 /// The figures of one level.
 fn measure(
     scenario: &Scenario,
@@ -101,16 +168,11 @@ fn measure(
     baseline: &RunOutcome<()>,
     cores: NonZeroUsize,
 ) -> LevelReport {
-    let mut latency = LatencyHistogram::new();
-    let mut queue = LatencyHistogram::new();
-    let mut queue_total = Duration::ZERO;
-    for call in &run.calls {
-        if let (Some(wait), Some(service)) = (call.queue_wait(), call.service_time()) {
-            latency.record(wait + service);
-            queue.record(wait);
-            queue_total += wait;
-        }
-    }
+    let Latencies {
+        latency,
+        queue,
+        queue_mean,
+    } = Latencies::of(run);
     let ok = run.count(CallStatus::Ok);
     let calls = run.calls.len();
     let bound = SpeedupBound::new(&scenario.plan, baseline, level.get(), cores.get());
@@ -120,11 +182,7 @@ fn measure(
     LevelReport {
         max_concurrency: level.get(),
         wall_s: secs(run.wall),
-        throughput: if run.wall.is_zero() {
-            0.0
-        } else {
-            ok as f64 / secs(run.wall)
-        },
+        throughput: throughput(run),
         speedup,
         speedup_bound,
         efficiency: speedup / speedup_bound,
@@ -133,8 +191,7 @@ fn measure(
         p99_s: secs(latency.quantile(0.99)),
         queue_p50_s: secs(queue.quantile(0.5)),
         queue_p99_s: secs(queue.quantile(0.99)),
-        // The exact mean, not the histogram's: queueing theory is checked against it.
-        queue_mean_s: secs(queue_total) / queue.len().max(1) as f64,
+        queue_mean_s: secs(queue_mean),
         errors: calls - ok,
         error_rate: (calls - ok) as f64 / calls.max(1) as f64,
         retries: run.calls.iter().map(|c| u64::from(c.attempts.saturating_sub(1))).sum(),

@@ -99,5 +99,48 @@ pub fn render(report: &TuneReport, out: &mut dyn Write) -> io::Result<()> {
         }
         None => writeln!(out)?,
     }
-    writeln!(out, "  {}", report.usl_note)
+    writeln!(out, "  {}", report.usl_note)?;
+    if let Some(sweep) = &report.rate_sweep {
+        writeln!(
+            out,
+            "\nopen loop by arrival rate, max_concurrency {}",
+            sweep.max_concurrency
+        )?;
+        let mut table = Table::new();
+        table.load_style(STYLE).set_header(vec![
+            "rate/s",
+            "calls",
+            "wall",
+            "calls/s",
+            "p50",
+            "p99",
+            "queue mean",
+            "queue p99",
+            "errors",
+            "keeps up",
+        ]);
+        for r in &sweep.rates {
+            table.add_row(vec![
+                format!("{}", r.rate_per_s),
+                r.calls.to_string(),
+                fmt_secs(r.wall_s),
+                format!("{:.1}", r.throughput),
+                fmt_secs(r.p50_s),
+                fmt_secs(r.p99_s),
+                fmt_secs(r.queue_mean_s),
+                fmt_secs(r.queue_p99_s),
+                r.errors.to_string(),
+                if r.keeps_up { "yes" } else { "no" }.to_string(),
+            ]);
+        }
+        for i in 0..10 {
+            if let Some(column) = table.column_mut(i) {
+                column.set_cell_alignment(CellAlignment::Right);
+                column.set_padding((1, 0));
+            }
+        }
+        writeln!(out, "{table}")?;
+        writeln!(out, "  {}", sweep.reason)?;
+    }
+    Ok(())
 }
