@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::recommend::Criteria;
-use super::sweep::{Latencies, Runner, throughput};
+use super::sweep::{Latencies, Runner, quantile_s, throughput};
 use crate::harness::{ClockKind, HarnessError};
 use crate::report::terminal::fmt_duration;
 use crate::scenario::{ArrivalsError, Scenario};
@@ -211,10 +211,10 @@ pub fn run(
             calls: run.calls.len(),
             wall_s: run.wall.as_secs_f64(),
             throughput,
-            p50_s: l.latency.quantile(0.5).as_secs_f64(),
-            p99_s: p99.as_secs_f64(),
+            p50_s: quantile_s(&l.latency, 0.5),
+            p99_s: quantile_s(&l.latency, 0.99),
             queue_mean_s: l.queue_mean.as_secs_f64(),
-            queue_p99_s: l.queue.quantile(0.99).as_secs_f64(),
+            queue_p99_s: quantile_s(&l.queue, 0.99),
             errors: run.calls.len() - ok,
             keeps_up: keeps_up(throughput, variant, p99, criteria),
         };

@@ -151,6 +151,13 @@ impl Latencies {
     }
 }
 
+/// The `q` quantile in seconds. The histogram records a zero wait as its floor of 1 ns;
+/// that is reported as the zero it was.
+pub(super) fn quantile_s(h: &LatencyHistogram, q: f64) -> f64 {
+    let d = h.quantile(q);
+    if d <= Duration::from_nanos(1) { 0.0 } else { d.as_secs_f64() }
+}
+
 /// Successful calls per second of wall time.
 pub(super) fn throughput(run: &RunOutcome<()>) -> f64 {
     if run.wall.is_zero() {
@@ -187,10 +194,10 @@ fn measure(
         speedup_bound,
         efficiency: speedup / speedup_bound,
         binding: bound.binding,
-        p50_s: secs(latency.quantile(0.5)),
-        p99_s: secs(latency.quantile(0.99)),
-        queue_p50_s: secs(queue.quantile(0.5)),
-        queue_p99_s: secs(queue.quantile(0.99)),
+        p50_s: quantile_s(&latency, 0.5),
+        p99_s: quantile_s(&latency, 0.99),
+        queue_p50_s: quantile_s(&queue, 0.5),
+        queue_p99_s: quantile_s(&queue, 0.99),
         queue_mean_s: secs(queue_mean),
         errors: calls - ok,
         error_rate: (calls - ok) as f64 / calls.max(1) as f64,
