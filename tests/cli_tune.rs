@@ -168,6 +168,31 @@ fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_and_the_json() {
 }
 
 #[test]
+fn tune_runs_on_the_real_clock_too() {
+    // Functional only: no assertion on how fast the machine is.
+    let dir = temp_dir("cli-tune-real");
+    let scenario = write(&dir, "limited.toml", &limited(4, 2, 2));
+    let out = parabench(&["tune", scenario.to_str().unwrap(), "--levels", "2", "--json", "-"]);
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["clock"], "real");
+    assert_eq!(
+        report["levels"].as_array().unwrap().len(),
+        2,
+        "level 1 added as the baseline"
+    );
+    assert!(report["levels"][1]["throughput"].as_f64().unwrap() > 0.0);
+    assert!(report["usl"].is_null(), "two levels cannot fit three parameters");
+    assert!(
+        report["usl_note"]
+            .as_str()
+            .unwrap()
+            .contains("3 or more distinct levels")
+    );
+}
+
+#[test]
 fn json_to_stdout_keeps_stdout_pure() {
     let dir = temp_dir("cli-tune-stdout");
     let scenario = write(&dir, "limited.toml", &limited(12, 10, 2));

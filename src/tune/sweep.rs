@@ -155,7 +155,11 @@ impl Latencies {
 /// that is reported as the zero it was.
 pub(super) fn quantile_s(h: &LatencyHistogram, q: f64) -> f64 {
     let d = h.quantile(q);
-    if d <= Duration::from_nanos(1) { 0.0 } else { d.as_secs_f64() }
+    if d <= Duration::from_nanos(1) {
+        0.0
+    } else {
+        d.as_secs_f64()
+    }
 }
 
 /// Successful calls per second of wall time.
