@@ -165,6 +165,28 @@ fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_and_the_json() {
     assert_eq!(report["arrivals"]["process"], "poisson");
     assert_eq!(report["rate_sweep"]["rates"].as_array().unwrap().len(), 4);
     assert_eq!(report["rate_sweep"]["max_sustainable_rate_per_s"], 20.0);
+
+    // Without --rates, the scenario's own [sweep] rates.
+    let out = parabench(&[
+        "tune",
+        "scenarios/open_loop.toml",
+        "--clock",
+        "virtual",
+        "--levels",
+        "4",
+        "--json",
+        "-",
+    ]);
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rates: Vec<f64> = report["rate_sweep"]["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rate_per_s"].as_f64().unwrap())
+        .collect();
+    assert_eq!(rates, [10.0, 20.0, 30.0, 40.0, 60.0]);
 }
 
 #[test]

@@ -48,7 +48,8 @@ pub struct TuneArgs {
     pub rate: Option<f64>,
     /// Also sweeps the arrival rate of the scenario's [arrivals] at the recommended
     /// level, to show where it saturates: a list (10,20,40), a range with a step
-    /// (10..50:10) or a factor (5..80:x2), in calls per second.
+    /// (10..50:10) or a factor (5..80:x2), in calls per second. Default: the
+    /// scenario's [sweep] rates, else none.
     #[arg(long, value_name = "RATES")]
     pub rates: Option<Rates>,
     /// Writes the tune JSON to FILE (`-` for standard output; the table then goes to
@@ -102,7 +103,10 @@ impl TuneArgs {
                 slo_p99: self.slo_p99.or(sweep.and_then(|s| s.slo_p99)),
                 max_error_rate: self.max_error_rate,
             },
-            rates: self.rates.clone(),
+            rates: self.rates.clone().or_else(|| {
+                let rates = &sweep?.rates;
+                (!rates.is_empty()).then(|| Rates::new(rates.clone()).expect("[sweep] rates are checked"))
+            }),
         }
     }
 }

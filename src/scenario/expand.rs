@@ -47,7 +47,11 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
     let tools = tools(&file.tools.0, &executor, map)?;
     let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
     let expect = expectations(&file.expect, map)?;
-    let sweep = file.sweep.as_ref().map(|s| sweep(s, map)).transpose()?;
+    let sweep = file
+        .sweep
+        .as_ref()
+        .map(|s| sweep(s, file.arrivals.is_some(), map))
+        .transpose()?;
     Ok(Scenario {
         name,
         description: file.description,
@@ -1017,7 +1021,7 @@ fn expectations(t: &ExpectTable, map: &SourceMap) -> Result<Expectations> {
     })
 }
 
-fn sweep(table: &Spanned<SweepTable>, map: &SourceMap) -> Result<Sweep> {
+fn sweep(table: &Spanned<SweepTable>, open_loop: bool, map: &SourceMap) -> Result<Sweep> {
     let s = table.get_ref();
     let Some(limits) = &s.max_concurrency else {
         return Err(map.error(
@@ -1038,9 +1042,43 @@ fn sweep(table: &Spanned<SweepTable>, map: &SourceMap) -> Result<Sweep> {
         .iter()
         .map(|n| nonzero_usize(n, "max_concurrency", "expected a positive integer", map))
         .collect::<Result<_>>()?;
+    let mut rates = Vec::new();
+    if let Some(list) = &s.rates {
+        if !open_loop {
+            return Err(map.error(
+                list.span(),
+                "[sweep] rates are arrival rates, but the scenario has no [arrivals] table \
+                 (expected [arrivals] with process, rate and duration, or no rates)",
+                "needs [arrivals]",
+            ));
+        }
+        if list.get_ref().is_empty() {
+            return Err(map.error(
+                list.span(),
+                "rates must not be empty (expected calls per second, like [10.0, 20.0, 40.0])",
+                "expected at least one rate",
+            ));
+        }
+        for r in list.get_ref() {
+            let v = *r.get_ref();
+            if !(v.is_finite() && v > 0.0) {
+                return Err(map.error(
+                    r.span(),
+                    format!(
+                        "a rate must be a positive, finite number of calls per second, got {v} (expected e.g. 20.0)"
+                    ),
+                    "expected calls per second > 0",
+                ));
+            }
+            rates.push(v);
+        }
+        rates.sort_by(f64::total_cmp);
+        rates.dedup();
+    }
     Ok(Sweep {
         max_concurrency,
         slo_p99: s.slo_p99.map(|d| d.0),
+        rates,
     })
 }
 
@@ -1480,6 +1518,19 @@ id_prefix = "r"
         // Only [arrivals]: the scenario needs no closed calls.
         let only = ok(&OPEN_LOOP.replace("[[calls]]\nid = \"warmup\"\ntool = \"slow\"\n", ""));
         assert_eq!(only.plan.calls().len(), 20);
+    }
+
+    #[test]
+    fn sweep_rates_need_arrivals_and_positive_values() {
+        let with_sweep = |src: &str, rates: &str| format!("{src}[sweep]\nmax_concurrency = [1, 2]\nrates = {rates}\n");
+        let s = ok(&with_sweep(OPEN_LOOP, "[40.0, 10, 20.0]"));
+        assert_eq!(s.sweep.unwrap().rates, [10.0, 20.0, 40.0]);
+        let closed = OPEN_LOOP.split("[arrivals]").next().unwrap();
+        let err = parse(&with_sweep(closed, "[10.0]"), Path::new("s.toml")).unwrap_err();
+        assert!(err.to_string().contains("no [arrivals] table"), "{err}");
+        let err = parse(&with_sweep(OPEN_LOOP, "[10.0, -1.0]"), Path::new("s.toml")).unwrap_err();
+        assert!(err.to_string().contains("got -1"), "{err}");
+        assert_eq!(err.located().unwrap().line, 18);
     }
 
     #[test]

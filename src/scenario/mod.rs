@@ -137,6 +137,9 @@ pub struct Sweep {
     pub max_concurrency: Vec<NonZeroUsize>,
     /// The p99 the recommended limit must stay under.
     pub slo_p99: Option<Duration>,
+    /// Arrival rates (calls per second, positive, increasing) to sweep at the
+    /// recommended limit; empty when not given. Only with `[arrivals]`.
+    pub rates: Vec<f64>,
 }
 
 /// Reads and checks the scenario file at `path`.

@@ -376,6 +376,9 @@ pub(crate) struct SweepTable {
     pub(crate) max_concurrency: Option<Spanned<Vec<Spanned<i64>>>>,
     /// Default: no SLO.
     pub(crate) slo_p99: Option<HumanDuration>,
+    /// Arrival rates (calls per second) to sweep at the recommended level; needs
+    /// `[arrivals]`. Default: none.
+    pub(crate) rates: Option<Spanned<Vec<Spanned<f64>>>>,
 }
 
 /// A humantime duration string such as "120ms" or "1m 30s".

@@ -57,6 +57,24 @@ pub enum RatesError {
 pub struct Rates(Vec<f64>);
 
 impl Rates {
+    /// The rates, sorted and deduplicated.
+    ///
+    /// # Errors
+    ///
+    /// [`RatesError`] when there are none, too many, or one is not positive and finite.
+    pub fn new(mut rates: Vec<f64>) -> Result<Self, RatesError> {
+        if let Some(bad) = rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+            return Err(RatesError::NotARate(bad.to_string()));
+        }
+        rates.sort_by(f64::total_cmp);
+        rates.dedup();
+        match rates.len() {
+            0 => Err(RatesError::Empty),
+            n if n > MAX_RATES => Err(RatesError::TooMany),
+            _ => Ok(Rates(rates)),
+        }
+    }
+
     /// The rates, increasing.
     pub fn get(&self) -> &[f64] {
         &self.0
@@ -78,7 +96,7 @@ impl FromStr for Rates {
         if s.is_empty() {
             return Err(RatesError::Empty);
         }
-        let mut rates = match s.split_once("..") {
+        let rates = match s.split_once("..") {
             None => s.split(',').map(rate).collect::<Result<Vec<_>, _>>()?,
             Some((start, rest)) => {
                 let (end, step) = rest.split_once(':').ok_or_else(|| RatesError::Step(":?".into()))?;
@@ -107,12 +125,7 @@ impl FromStr for Rates {
                 out
             }
         };
-        rates.sort_by(f64::total_cmp);
-        rates.dedup();
-        if rates.len() > MAX_RATES {
-            return Err(RatesError::TooMany);
-        }
-        Ok(Rates(rates))
+        Rates::new(rates)
     }
 }
 
