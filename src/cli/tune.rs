@@ -23,7 +23,7 @@ pub struct TuneArgs {
     /// The scenario file.
     pub scenario: PathBuf,
     /// Levels of max_concurrency to try: a list (1,2,4,8), a range with a step (1..16:2)
-    /// or doubling (1..64:x2). Default: the scenario's [sweep], else 1,2,4,8,16,32.
+    /// or doubling (1..64:x2). Default: the scenario's `[sweep]`, else 1,2,4,8,16,32.
     /// Level 1, the baseline, is always run.
     #[arg(long)]
     pub levels: Option<Levels>,
@@ -34,7 +34,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// The p99 end-to-end latency the recommended level must stay under, like 800ms.
-    /// Default: the scenario's [sweep] slo_p99, else none.
+    /// Default: the scenario's `[sweep]` slo_p99, else none.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub slo_p99: Option<Duration>,
     /// The share of peak throughput the recommended level must reach, in (0, 1].
@@ -43,13 +43,13 @@ pub struct TuneArgs {
     /// The share of calls that may fail at the recommended level, in [0, 1].
     #[arg(long, value_name = "RATE", value_parser = parse_error_rate)]
     pub max_error_rate: Option<f64>,
-    /// Overrides the arrival rate of the scenario's [arrivals] (calls per second).
+    /// Overrides the arrival rate of the scenario's `[arrivals]` (calls per second).
     #[arg(long, value_name = "PER_S")]
     pub rate: Option<f64>,
-    /// Also sweeps the arrival rate of the scenario's [arrivals] at the recommended
+    /// Also sweeps the arrival rate of the scenario's `[arrivals]` at the recommended
     /// level, to show where it saturates: a list (10,20,40), a range with a step
     /// (10..50:10) or a factor (5..80:x2), in calls per second. Default: the
-    /// scenario's [sweep] rates, else none.
+    /// scenario's `[sweep]` rates, else none.
     #[arg(long, value_name = "RATES")]
     pub rates: Option<Rates>,
     /// Writes the tune JSON to FILE (`-` for standard output; the table then goes to
