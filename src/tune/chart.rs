@@ -184,3 +184,72 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
     }
     Ok(svg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tune::model::{CriteriaReport, LevelReport, TUNE_SCHEMA_VERSION};
+
+    fn level(n: usize, throughput: f64) -> LevelReport {
+        LevelReport {
+            max_concurrency: n,
+            wall_s: 1.0,
+            throughput,
+            speedup: 1.0,
+            speedup_bound: 1.0,
+            efficiency: 1.0,
+            binding: "max_concurrency".into(),
+            p50_s: 0.1,
+            p99_s: 0.2,
+            queue_p50_s: 0.0,
+            queue_p99_s: 0.0,
+            queue_mean_s: 0.0,
+            errors: 0,
+            error_rate: 0.0,
+            retries: 0,
+        }
+    }
+
+    fn report(levels: Vec<LevelReport>, recommended: Option<usize>) -> TuneReport {
+        TuneReport {
+            schema_version: TUNE_SCHEMA_VERSION,
+            scenario: "s & <t>".into(),
+            clock: "virtual".into(),
+            seed: 0,
+            parabench_version: "0".into(),
+            calls: 1,
+            arrivals: None,
+            criteria: CriteriaReport {
+                target_share: 0.95,
+                slo_p99_s: None,
+                max_error_rate: None,
+            },
+            levels,
+            recommended,
+            reason: "r".into(),
+            usl: None,
+            usl_note: "n".into(),
+            rate_sweep: None,
+        }
+    }
+
+    #[test]
+    fn degenerate_sweeps_still_draw_well_formed_svg() {
+        let cases = [
+            report(vec![level(1, 0.0)], None),
+            report(vec![level(1, 5.0), level(3, 9.0)], Some(3)),
+            report(vec![level(1, 5.0), level(64, 9.0)], None),
+        ];
+        for r in cases {
+            let svg = render(&r).unwrap();
+            let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+            let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
+            // The scenario's name is escaped, not injected as markup.
+            assert!(texts.iter().any(|t| t.starts_with("s & <t>")), "{texts:?}");
+            assert_eq!(
+                texts.iter().any(|t| t.starts_with("recommended")),
+                r.recommended.is_some()
+            );
+        }
+    }
+}
