@@ -67,6 +67,33 @@ fn the_sweep_of_a_limited_tool_is_min_n_k_over_l_and_recommends_k() {
 }
 
 #[test]
+fn linear_scaling_fits_a_usl_without_contention_or_a_retrograde_region() {
+    // No limit but the global one: throughput is exactly N / L, so σ = κ = 0.
+    let source = "name = \"free\"\n[tools.api]\nlatency = { dist = \"constant\", value = \"50ms\" }\n\
+                  [[generate]]\ntool = \"api\"\ncount = 64\n";
+    let scenario = parabench::scenario::parse(source, Path::new("free.toml")).unwrap();
+    let request = TuneRequest {
+        levels: "1..16:x2".parse().unwrap(),
+        clock: ClockKind::Virtual,
+        seed: None,
+        criteria: Criteria::default(),
+        rates: None,
+    };
+    let report = tune::run(&scenario, &request, |_| {}).unwrap();
+    let usl = report.usl.as_ref().unwrap();
+    assert!((usl.lambda - 20.0).abs() < 1e-6, "{usl:?}");
+    assert!(usl.sigma < 1e-6 && usl.kappa < 1e-8, "{usl:?}");
+    assert_eq!(usl.peak_n, None);
+    assert!(report.usl_note.contains("no retrograde region"), "{}", report.usl_note);
+    assert_eq!(report.recommended, Some(16));
+    assert!(
+        report.reason.contains("global limit still binds at 16"),
+        "{}",
+        report.reason
+    );
+}
+
+#[test]
 fn tune_writes_a_table_a_json_report_matching_the_schema_and_an_svg_chart() {
     let dir = temp_dir("cli-tune");
     let scenario = write(&dir, "limited.toml", &limited(60, 100, 3));
