@@ -134,6 +134,25 @@ impl Scenario {
     /// [`ArrivalsError`] when the scenario has no arrivals, the rate is not positive
     /// and finite or brings too many calls, or no call arrives at all.
     pub fn with_arrival_rate(&self, rate_per_s: f64) -> Result<Scenario, ArrivalsError> {
+        let arrivals = self.arrivals_at(rate_per_s)?;
+        let mut builder = closed_part(&self.plan);
+        arrivals.add_calls(&mut builder, self.seed);
+        Ok(Scenario {
+            plan: builder.build()?,
+            arrivals: Some(arrivals),
+            ..self.clone()
+        })
+    }
+}
+
+impl Scenario {
+    /// The scenario's arrivals at `rate_per_s`, checked without drawing them: cheap
+    /// enough to validate every rate of a sweep before anything runs.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scenario::with_arrival_rate`], except for a load in which no call arrives.
+    pub fn arrivals_at(&self, rate_per_s: f64) -> Result<Arrivals, ArrivalsError> {
         let Some(arrivals) = &self.arrivals else {
             return Err(ArrivalsError::NoArrivals);
         };
@@ -148,13 +167,7 @@ impl Scenario {
         if calls > MAX_CALLS as f64 {
             return Err(ArrivalsError::TooManyCalls { rate_per_s, calls });
         }
-        let mut builder = closed_part(&self.plan);
-        arrivals.add_calls(&mut builder, self.seed);
-        Ok(Scenario {
-            plan: builder.build()?,
-            arrivals: Some(arrivals),
-            ..self.clone()
-        })
+        Ok(arrivals)
     }
 }
 

@@ -204,17 +204,16 @@ pub fn run(
     criteria: &Criteria,
     mut progress: impl FnMut(&RateReport),
 ) -> Result<RateSweepReport, RateSweepError> {
-    // Every variant exists before anything runs: a bad rate is an input error, not a
-    // failure halfway through.
-    let variants: Vec<Scenario> = rates
-        .get()
-        .iter()
-        .map(|&r| scenario.with_arrival_rate(r))
-        .collect::<Result<_, _>>()?;
+    // Every rate is checked before anything runs, so a bad one is an input error rather
+    // than a failure halfway through; each variant is built only when its turn comes.
+    for &r in rates.get() {
+        scenario.arrivals_at(r)?;
+    }
     let runner = Runner::new(scenario, clock, seed)?;
-    let mut reports = Vec::with_capacity(variants.len());
-    for (variant, &rate_per_s) in variants.iter().zip(rates.get()) {
-        let run = runner.run(variant, level)?;
+    let mut reports = Vec::with_capacity(rates.get().len());
+    for &rate_per_s in rates.get() {
+        let variant = scenario.with_arrival_rate(rate_per_s)?;
+        let run = runner.run(&variant, level)?;
         let l = Latencies::of(&run);
         let ok = run.count(crate::executor::CallStatus::Ok);
         let p99 = l.latency.quantile(0.99);
@@ -229,7 +228,7 @@ pub fn run(
             queue_mean_s: l.queue_mean.as_secs_f64(),
             queue_p99_s: quantile_s(&l.queue, 0.99),
             errors: run.calls.len() - ok,
-            keeps_up: keeps_up(throughput, variant, p99, criteria),
+            keeps_up: keeps_up(throughput, &variant, p99, criteria),
         };
         progress(&report);
         reports.push(report);
