@@ -204,3 +204,27 @@ fn a_rate_sweep_finds_the_capacity_of_an_m_d_c_system() {
         sweep.reason
     );
 }
+
+#[test]
+fn the_speedup_bound_of_an_open_loop_run_is_set_by_the_arrivals() {
+    // The parallel run cannot end before the last arrival plus its own service, however
+    // many calls may be in flight; `run` names that bound.
+    let scenario = parabench::scenario::load(&common::root().join("scenarios/open_loop.toml")).unwrap();
+    let request = RunRequest {
+        clock: ClockKind::Virtual,
+        ..RunRequest::default()
+    };
+    let report = harness::run(&scenario, &request).unwrap();
+    let bound = report.bound.unwrap();
+    assert_eq!(bound.binding, "arrivals");
+    let last_arrival = report.runs[1]
+        .calls
+        .iter()
+        .filter_map(|c| c.queued_s)
+        .fold(0.0, f64::max);
+    assert!(
+        bound.makespan_lower_s > last_arrival && last_arrival > 19.0,
+        "{bound:?}"
+    );
+    assert!(report.runs[1].wall_s >= bound.makespan_lower_s);
+}
