@@ -278,4 +278,28 @@ mod tests {
             Err(UslError::BadThroughput(..))
         ));
     }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Parameters over the range real systems show: contention up to 50%, coherency
+        /// up to 1%, one worker doing 0.1 to 10 000 calls per second.
+        fn parameters() -> impl Strategy<Value = (f64, f64, f64)> {
+            (0.1f64..10_000.0, 0.0f64..0.5, prop_oneof![Just(0.0), 1e-6f64..0.01])
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn the_fit_recovers_any_exact_curve((lambda, sigma, kappa) in parameters()) {
+                let levels = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+                let fit = UslFit::fit(&curve(lambda, sigma, kappa, &levels)).unwrap();
+                prop_assert!((fit.lambda - lambda).abs() < 1e-4 * lambda, "{:?}", fit);
+                prop_assert!((fit.sigma - sigma).abs() < 1e-4, "{:?} vs σ {}", fit, sigma);
+                prop_assert!((fit.kappa - kappa).abs() < 1e-6, "{:?} vs κ {}", fit, kappa);
+            }
+        }
+    }
 }
