@@ -40,6 +40,37 @@ impl Axis {
     }
 }
 
+/// How the latency axis is drawn, in milliseconds or their log₁₀.
+#[derive(Clone, Copy)]
+struct LatencyAxis {
+    log: bool,
+    /// The bottom of a log axis, a power of ten.
+    floor_ms: f64,
+}
+
+impl LatencyAxis {
+    fn y(self, ms: f64) -> f64 {
+        if self.log { ms.max(self.floor_ms).log10() } else { ms }
+    }
+
+    fn ms(self, y: f64) -> f64 {
+        if self.log { 10f64.powf(y) } else { y }
+    }
+}
+
+/// A latency tick label: "500ms", "2.5s".
+fn fmt_ms(ms: f64) -> String {
+    if ms == 0.0 {
+        "0".into()
+    } else if ms >= 1000.0 {
+        format!("{}s", (ms / 10.0).round() / 100.0)
+    } else if ms >= 1.0 {
+        format!("{}ms", (ms * 10.0).round() / 10.0)
+    } else {
+        format!("{}µs", (ms * 1000.0).round())
+    }
+}
+
 /// Draws `report` as an SVG document.
 ///
 /// # Errors
@@ -75,14 +106,27 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
         .fold(0.0, f64::max)
         .max(1e-9)
         * 1.15;
-    let slo_ms = report.criteria.slo_p99_s.map(|s| s * 1e3);
-    let top_ms = levels
+    // Latency in ms; when it spans more than a factor of 20 (a saturated level beside
+    // healthy ones), on a log₁₀ axis, so the SLO and the healthy levels stay readable.
+    let ms: Vec<f64> = levels
         .iter()
         .map(|l| l.p99_s * 1e3)
-        .chain(slo_ms)
-        .fold(0.0, f64::max)
-        .max(1e-6)
-        * 1.15;
+        .chain(report.criteria.slo_p99_s.map(|s| s * 1e3))
+        .collect();
+    let lo_ms = ms.iter().copied().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+    let hi_ms = ms.iter().copied().fold(0.0, f64::max);
+    let log = lo_ms.is_finite() && hi_ms / lo_ms > 20.0;
+    let p99_axis = LatencyAxis {
+        log,
+        // A zero p99 sits at the bottom of a log axis rather than at minus infinity.
+        floor_ms: if log { 10f64.powf(lo_ms.log10().floor()) } else { 0.0 },
+    };
+    let (y0, y1) = if p99_axis.log {
+        (p99_axis.y(p99_axis.floor_ms), hi_ms.log10().ceil())
+    } else {
+        (0.0, hi_ms.max(1e-6) * 1.15)
+    };
+    let slo_y = report.criteria.slo_p99_s.map(|s| p99_axis.y(s * 1e3));
 
     let mut svg = String::new();
     {
@@ -99,7 +143,7 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
             .y_label_area_size(70)
             .right_y_label_area_size(70)
             .build_cartesian_2d(x_range.clone(), 0.0..top_x)?
-            .set_secondary_coord(x_range, 0.0..top_ms);
+            .set_secondary_coord(x_range, y0..y1);
         let tick = move |x: &f64| format!("{}", (axis.n(*x) * 100.0).round() / 100.0);
         chart
             .configure_mesh()
@@ -114,9 +158,17 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
             .x_label_formatter(&tick)
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
+        let ms_tick = move |y: &f64| fmt_ms(p99_axis.ms(*y));
         chart
             .configure_secondary_axes()
-            .y_desc("p99 end-to-end latency (ms)")
+            .y_desc(if p99_axis.log {
+                "p99 end-to-end latency (log scale)"
+            } else {
+                "p99 end-to-end latency"
+            })
+            // On a log axis, one label per decade.
+            .y_labels(if p99_axis.log { (y1 - y0) as usize + 1 } else { 10 })
+            .y_label_formatter(&ms_tick)
             .draw()?;
 
         let blue = RGBColor(31, 119, 180);
@@ -138,18 +190,19 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
         }
         let p99: Vec<(f64, f64)> = levels
             .iter()
-            .map(|l| (axis.x(l.max_concurrency as f64), l.p99_s * 1e3))
+            .map(|l| (axis.x(l.max_concurrency as f64), p99_axis.y(l.p99_s * 1e3)))
             .collect();
         chart
             .draw_secondary_series(LineSeries::new(p99.clone(), orange.stroke_width(2)))?
             .label("p99 latency (right axis)")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], orange.stroke_width(2)));
         chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, orange.filled())))?;
-        if let Some(slo) = slo_ms {
+        if let (Some(slo), Some(slo_y)) = (report.criteria.slo_p99_s, slo_y) {
+            let slo = slo * 1e3;
             let red = RGBColor(214, 39, 40);
             chart
                 .draw_secondary_series(DashedLineSeries::new(
-                    vec![(x0, slo), (x1, slo)],
+                    vec![(x0, slo_y), (x1, slo_y)],
                     8,
                     5,
                     red.stroke_width(1),
@@ -176,7 +229,7 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::MiddleRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()?;
@@ -239,6 +292,24 @@ mod tests {
             report(vec![level(1, 0.0)], None),
             report(vec![level(1, 5.0), level(3, 9.0)], Some(3)),
             report(vec![level(1, 5.0), level(64, 9.0)], None),
+            // A saturated level beside healthy ones: a log latency axis, one zero p99.
+            report(
+                vec![
+                    LevelReport {
+                        p99_s: 30.0,
+                        ..level(1, 1.0)
+                    },
+                    LevelReport {
+                        p99_s: 0.05,
+                        ..level(2, 2.0)
+                    },
+                    LevelReport {
+                        p99_s: 0.0,
+                        ..level(4, 2.0)
+                    },
+                ],
+                Some(2),
+            ),
         ];
         for r in cases {
             let svg = render(&r).unwrap();
@@ -250,6 +321,13 @@ mod tests {
                 texts.iter().any(|t| t.starts_with("recommended")),
                 r.recommended.is_some()
             );
+            let log = texts.iter().any(|t| t.contains("(log scale)") && t.contains("latency"));
+            assert_eq!(log, r.levels.iter().any(|l| l.p99_s >= 30.0), "{texts:?}");
         }
+        assert_eq!(fmt_ms(2500.0), "2.5s");
+        assert_eq!(fmt_ms(12.34), "12.3ms");
+        assert_eq!(fmt_ms(0.25), "250µs");
+        assert_eq!(fmt_ms(0.0), "0");
+        {}
     }
 }
