@@ -163,7 +163,9 @@ fn tune_writes_a_table_a_json_report_matching_the_schema_and_an_svg_chart() {
 }
 
 #[test]
-fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_and_the_json() {
+fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_the_json_and_the_chart() {
+    let dir = temp_dir("cli-tune-rates");
+    let svg = dir.join("rates.svg");
     let out = parabench(&[
         "tune",
         "scenarios/open_loop.toml",
@@ -175,6 +177,8 @@ fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_and_the_json() {
         "10..80:x2",
         "--json",
         "-",
+        "--svg",
+        svg.to_str().unwrap(),
     ]);
     let (code, stdout, stderr) = text(&out);
     assert_eq!(code, 0, "{stderr}");
@@ -192,6 +196,12 @@ fn a_rate_sweep_of_the_open_loop_scenario_is_in_the_table_and_the_json() {
     assert_eq!(report["arrivals"]["process"], "poisson");
     assert_eq!(report["rate_sweep"]["rates"].as_array().unwrap().len(), 4);
     assert_eq!(report["rate_sweep"]["max_sustainable_rate_per_s"], 20.0);
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
+    for needle in ["recommended: 4", "keeps up to 20/s", "offered arrival rate (calls/s)"] {
+        assert!(texts.contains(&needle), "{needle:?} missing from {texts:?}");
+    }
 
     // Without --rates, the scenario's own [sweep] rates.
     let out = parabench(&[

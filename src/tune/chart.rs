@@ -6,7 +6,12 @@
 
 use plotters::prelude::*;
 
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+
 use super::model::TuneReport;
+use super::rates::RateSweepReport;
 use super::usl::UslFit;
 
 /// Width and height of the chart, in pixels.
@@ -71,12 +76,67 @@ fn fmt_ms(ms: f64) -> String {
     }
 }
 
-/// Draws `report` as an SVG document.
+/// The latency axis for these p99s (ms): log₁₀ when they span more than a factor of
+/// 20 (a saturated level beside healthy ones), so the SLO and the healthy levels stay
+/// readable; and its range.
+fn latency_axis(ms: &[f64]) -> (LatencyAxis, std::ops::Range<f64>) {
+    let lo_ms = ms.iter().copied().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+    let hi_ms = ms.iter().copied().fold(0.0, f64::max);
+    let log = lo_ms.is_finite() && hi_ms / lo_ms > 20.0;
+    let axis = LatencyAxis {
+        log,
+        // A zero p99 sits at the bottom of a log axis rather than at minus infinity.
+        floor_ms: if log { 10f64.powf(lo_ms.log10().floor()) } else { 0.0 },
+    };
+    let range = if log {
+        axis.y(axis.floor_ms)..hi_ms.log10().ceil()
+    } else {
+        0.0..hi_ms.max(1e-6) * 1.15
+    };
+    (axis, range)
+}
+
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const ORANGE: RGBColor = RGBColor(255, 127, 14);
+const RED: RGBColor = RGBColor(214, 39, 40);
+const GREEN: RGBColor = RGBColor(44, 160, 44);
+const GREY: RGBColor = RGBColor(127, 127, 127);
+
+fn legend_line(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
+}
+
+/// Draws `report` as an SVG document: throughput and p99 by level and, after a rate
+/// sweep, a second panel of throughput and p99 by arrival rate.
 ///
 /// # Errors
 ///
 /// [`ChartError`] when drawing fails (it does not for a report with at least one level).
 pub fn render(report: &TuneReport) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let height = if report.rate_sweep.is_some() {
+            SIZE.1 * 2
+        } else {
+            SIZE.1
+        };
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        match &report.rate_sweep {
+            None => draw_levels(&root, report)?,
+            Some(sweep) => {
+                let (top, bottom) = root.split_vertically(SIZE.1);
+                draw_levels(&top, report)?;
+                draw_rates(&bottom, report, sweep)?;
+            }
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Throughput (measured and fitted) and p99 against the level.
+fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, report: &TuneReport) -> Result<(), ChartError> {
     let levels = &report.levels;
     let (lo, hi) = (
         levels.first().map_or(1, |l| l.max_concurrency) as f64,
@@ -106,136 +166,210 @@ pub fn render(report: &TuneReport) -> Result<String, ChartError> {
         .fold(0.0, f64::max)
         .max(1e-9)
         * 1.15;
-    // Latency in ms; when it spans more than a factor of 20 (a saturated level beside
-    // healthy ones), on a log₁₀ axis, so the SLO and the healthy levels stay readable.
-    let ms: Vec<f64> = levels
+    let slo_ms = report.criteria.slo_p99_s.map(|s| s * 1e3);
+    let ms: Vec<f64> = levels.iter().map(|l| l.p99_s * 1e3).chain(slo_ms).collect();
+    let (p99_axis, y_range) = latency_axis(&ms);
+
+    let caption = format!(
+        "{}: throughput and p99 by max_concurrency ({} clock)",
+        report.scenario, report.clock
+    );
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(18)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .right_y_label_area_size(70)
+        .build_cartesian_2d(x_range.clone(), 0.0..top_x)?
+        .set_secondary_coord(x_range, y_range.clone());
+    let tick = move |x: &f64| format!("{}", (axis.n(*x) * 100.0).round() / 100.0);
+    chart
+        .configure_mesh()
+        .x_desc(if axis.log {
+            "max_concurrency (log scale)"
+        } else {
+            "max_concurrency"
+        })
+        .y_desc("throughput (calls/s)")
+        // On a log axis, one label per doubling: 1, 2, 4, ... rather than 1.41.
+        .x_labels(if axis.log { (x1 - x0).round() as usize + 1 } else { 10 })
+        .x_label_formatter(&tick)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    configure_latency_axis(&mut chart, p99_axis, &y_range)?;
+
+    let measured: Vec<(f64, f64)> = levels
         .iter()
-        .map(|l| l.p99_s * 1e3)
-        .chain(report.criteria.slo_p99_s.map(|s| s * 1e3))
+        .map(|l| (axis.x(l.max_concurrency as f64), l.throughput))
         .collect();
-    let lo_ms = ms.iter().copied().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
-    let hi_ms = ms.iter().copied().fold(0.0, f64::max);
-    let log = lo_ms.is_finite() && hi_ms / lo_ms > 20.0;
-    let p99_axis = LatencyAxis {
-        log,
-        // A zero p99 sits at the bottom of a log axis rather than at minus infinity.
-        floor_ms: if log { 10f64.powf(lo_ms.log10().floor()) } else { 0.0 },
-    };
-    let (y0, y1) = if p99_axis.log {
-        (p99_axis.y(p99_axis.floor_ms), hi_ms.log10().ceil())
-    } else {
-        (0.0, hi_ms.max(1e-6) * 1.15)
-    };
-    let slo_y = report.criteria.slo_p99_s.map(|s| p99_axis.y(s * 1e3));
-
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let caption = format!(
-            "{}: throughput and p99 by max_concurrency ({} clock)",
-            report.scenario, report.clock
-        );
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 22))
-            .margin(18)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .right_y_label_area_size(70)
-            .build_cartesian_2d(x_range.clone(), 0.0..top_x)?
-            .set_secondary_coord(x_range, y0..y1);
-        let tick = move |x: &f64| format!("{}", (axis.n(*x) * 100.0).round() / 100.0);
+    chart
+        .draw_series(LineSeries::new(measured.clone(), BLUE.stroke_width(2)))?
+        .label("throughput (measured)")
+        .legend(legend_line(BLUE, 2));
+    chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
+    if !curve.is_empty() {
         chart
-            .configure_mesh()
-            .x_desc(if axis.log {
-                "max_concurrency (log scale)"
-            } else {
-                "max_concurrency"
-            })
-            .y_desc("throughput (calls/s)")
-            // On a log axis, one label per doubling: 1, 2, 4, ... rather than 1.41.
-            .x_labels(if axis.log { (x1 - x0).round() as usize + 1 } else { 10 })
-            .x_label_formatter(&tick)
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
-        let ms_tick = move |y: &f64| fmt_ms(p99_axis.ms(*y));
-        chart
-            .configure_secondary_axes()
-            .y_desc(if p99_axis.log {
-                "p99 end-to-end latency (log scale)"
-            } else {
-                "p99 end-to-end latency"
-            })
-            // On a log axis, one label per decade.
-            .y_labels(if p99_axis.log { (y1 - y0) as usize + 1 } else { 10 })
-            .y_label_formatter(&ms_tick)
-            .draw()?;
-
-        let blue = RGBColor(31, 119, 180);
-        let orange = RGBColor(255, 127, 14);
-        let measured: Vec<(f64, f64)> = levels
-            .iter()
-            .map(|l| (axis.x(l.max_concurrency as f64), l.throughput))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(measured.clone(), blue.stroke_width(2)))?
-            .label("throughput (measured)")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
-        chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, blue.filled())))?;
-        if !curve.is_empty() {
-            chart
-                .draw_series(DashedLineSeries::new(curve, 6, 4, blue.mix(0.6).stroke_width(2)))?
-                .label("USL fit")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.mix(0.6)));
-        }
-        let p99: Vec<(f64, f64)> = levels
-            .iter()
-            .map(|l| (axis.x(l.max_concurrency as f64), p99_axis.y(l.p99_s * 1e3)))
-            .collect();
-        chart
-            .draw_secondary_series(LineSeries::new(p99.clone(), orange.stroke_width(2)))?
-            .label("p99 latency (right axis)")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], orange.stroke_width(2)));
-        chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, orange.filled())))?;
-        if let (Some(slo), Some(slo_y)) = (report.criteria.slo_p99_s, slo_y) {
-            let slo = slo * 1e3;
-            let red = RGBColor(214, 39, 40);
-            chart
-                .draw_secondary_series(DashedLineSeries::new(
-                    vec![(x0, slo_y), (x1, slo_y)],
-                    8,
-                    5,
-                    red.stroke_width(1),
-                ))?
-                .label(format!("p99 SLO ({slo:.0} ms)"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red));
-        }
-        if let Some(n) = report.recommended {
-            let green = RGBColor(44, 160, 44);
-            let x = axis.x(n as f64);
-            chart
-                .draw_series(LineSeries::new(vec![(x, 0.0), (x, top_x)], green.stroke_width(2)))?
-                .label(format!("recommended: {n}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(2)));
-            // A few pixels right of the line, so the label does not sit on it.
-            chart.draw_series(std::iter::once(
-                EmptyElement::at((x, top_x * 0.97))
-                    + Text::new(
-                        format!("recommended: {n}"),
-                        (6, 0),
-                        ("sans-serif", 15).into_font().color(&green),
-                    ),
-            ))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::MiddleRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()?;
-        root.present()?;
+            .draw_series(DashedLineSeries::new(curve, 6, 4, BLUE.mix(0.6).stroke_width(2)))?
+            .label("USL fit")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.mix(0.6)));
     }
-    Ok(svg)
+    let p99: Vec<(f64, f64)> = levels
+        .iter()
+        .map(|l| (axis.x(l.max_concurrency as f64), p99_axis.y(l.p99_s * 1e3)))
+        .collect();
+    chart
+        .draw_secondary_series(LineSeries::new(p99.clone(), ORANGE.stroke_width(2)))?
+        .label("p99 latency (right axis)")
+        .legend(legend_line(ORANGE, 2));
+    chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, ORANGE.filled())))?;
+    if let Some(slo) = slo_ms {
+        let y = p99_axis.y(slo);
+        chart
+            .draw_secondary_series(DashedLineSeries::new(vec![(x0, y), (x1, y)], 8, 5, RED.stroke_width(1)))?
+            .label(format!("p99 SLO ({slo:.0} ms)"))
+            .legend(legend_line(RED, 1));
+    }
+    if let Some(n) = report.recommended {
+        mark(&mut chart, axis.x(n as f64), top_x, format!("recommended: {n}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::MiddleRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()?;
+    Ok(())
+}
+
+/// Throughput against the offered rate (with the line where they are equal) and p99,
+/// at one level: where the two lines part, the system saturates.
+fn draw_rates<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    report: &TuneReport,
+    sweep: &RateSweepReport,
+) -> Result<(), ChartError> {
+    let rates = &sweep.rates;
+    let (lo, hi) = (
+        rates.first().map_or(1.0, |r| r.rate_per_s),
+        rates.last().map_or(1.0, |r| r.rate_per_s),
+    );
+    let x1 = if hi > lo { hi } else { lo * 2.0 };
+    let pad = (x1 - lo) * 0.04;
+    let x_range = (lo - pad)..(x1 + pad);
+    let top = rates
+        .iter()
+        .map(|r| r.throughput.max(r.rate_per_s))
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.15;
+    let slo_ms = report.criteria.slo_p99_s.map(|s| s * 1e3);
+    let ms: Vec<f64> = rates.iter().map(|r| r.p99_s * 1e3).chain(slo_ms).collect();
+    let (p99_axis, y_range) = latency_axis(&ms);
+    let caption = format!(
+        "{}: throughput and p99 by arrival rate at max_concurrency {}",
+        report.scenario, sweep.max_concurrency
+    );
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(18)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .right_y_label_area_size(70)
+        .build_cartesian_2d(x_range.clone(), 0.0..top)?
+        .set_secondary_coord(x_range, y_range.clone());
+    chart
+        .configure_mesh()
+        .x_desc("offered arrival rate (calls/s)")
+        .y_desc("throughput (calls/s)")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    configure_latency_axis(&mut chart, p99_axis, &y_range)?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(lo, lo), (x1, x1)],
+            6,
+            4,
+            GREY.stroke_width(1),
+        ))?
+        .label("throughput = offered rate")
+        .legend(legend_line(GREY, 1));
+    let measured: Vec<(f64, f64)> = rates.iter().map(|r| (r.rate_per_s, r.throughput)).collect();
+    chart
+        .draw_series(LineSeries::new(measured.clone(), BLUE.stroke_width(2)))?
+        .label("throughput (measured)")
+        .legend(legend_line(BLUE, 2));
+    chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
+    let p99: Vec<(f64, f64)> = rates
+        .iter()
+        .map(|r| (r.rate_per_s, p99_axis.y(r.p99_s * 1e3)))
+        .collect();
+    chart
+        .draw_secondary_series(LineSeries::new(p99.clone(), ORANGE.stroke_width(2)))?
+        .label("p99 latency (right axis)")
+        .legend(legend_line(ORANGE, 2));
+    chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, ORANGE.filled())))?;
+    if let Some(slo) = slo_ms {
+        let y = p99_axis.y(slo);
+        chart
+            .draw_secondary_series(DashedLineSeries::new(vec![(lo, y), (x1, y)], 8, 5, RED.stroke_width(1)))?
+            .label(format!("p99 SLO ({slo:.0} ms)"))
+            .legend(legend_line(RED, 1));
+    }
+    if let Some(r) = sweep.max_sustainable_rate_per_s {
+        mark(&mut chart, r, top, format!("keeps up to {r}/s"))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()?;
+    Ok(())
+}
+
+/// A chart with throughput on the left axis and latency on the right.
+type Dual<'a, DB> = DualCoordChartContext<
+    'a,
+    DB,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+>;
+
+/// The right axis: p99, labelled as durations, one label per decade on a log scale.
+fn configure_latency_axis<DB: DrawingBackend>(
+    chart: &mut Dual<'_, DB>,
+    axis: LatencyAxis,
+    range: &std::ops::Range<f64>,
+) -> Result<(), ChartError> {
+    let tick = move |y: &f64| fmt_ms(axis.ms(*y));
+    chart
+        .configure_secondary_axes()
+        .y_desc(if axis.log {
+            "p99 end-to-end latency (log scale)"
+        } else {
+            "p99 end-to-end latency"
+        })
+        .y_labels(if axis.log {
+            (range.end - range.start) as usize + 1
+        } else {
+            10
+        })
+        .y_label_formatter(&tick)
+        .draw()?;
+    Ok(())
+}
+
+/// A labelled vertical line at `x`, from 0 to `top` on the left axis.
+fn mark<DB: DrawingBackend>(chart: &mut Dual<'_, DB>, x: f64, top: f64, label: String) -> Result<(), ChartError> {
+    chart
+        .draw_series(LineSeries::new(vec![(x, 0.0), (x, top)], GREEN.stroke_width(2)))?
+        .label(label.clone())
+        .legend(legend_line(GREEN, 2));
+    // A few pixels right of the line, so the label does not sit on it.
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((x, top * 0.97)) + Text::new(label, (6, 0), ("sans-serif", 15).into_font().color(&GREEN)),
+    ))?;
+    Ok(())
 }
 
 #[cfg(test)]
