@@ -9,7 +9,9 @@
 //!   sub-millisecond waits, or virtual). [`sim`] provides simulated I/O and CPU tools.
 //! - [`report`]: the speedup against its work–span bound, percentiles from
 //!   [`telemetry`]'s HDR histograms, expectations, and renderings.
-//! - [`harness`] ties them together for one `parabench run`; [`cli`] is the binary.
+//! - [`harness`] ties them together for one `parabench run`; [`tune`] sweeps
+//!   `max_concurrency` (and open-loop arrival rates) to recommend a level; [`cli`] is the
+//!   binary.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).

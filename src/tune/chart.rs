@@ -1,5 +1,6 @@
 //! The sweep as an SVG chart: throughput and p99 against concurrency, the fitted USL
-//! curve, the SLO line and the recommended level.
+//! curve, the SLO line and the recommended level; after a rate sweep, a second panel of
+//! throughput and p99 against the offered arrival rate.
 //!
 //! Only plotters' SVG backend is used: the file is standalone text that opens in any
 //! browser, and no font or bitmap library is linked.
