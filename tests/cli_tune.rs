@@ -293,6 +293,24 @@ fn bad_levels_and_other_bad_input_exit_1_with_a_clear_message() {
         assert!(stdout.is_empty(), "{args:?}: nothing ran: {stdout}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+    // A [sweep] longer than a sweep may try is refused, naming the file, not a panic.
+    let many: Vec<String> = (1..=300).map(|n| n.to_string()).collect();
+    let long = write(
+        &dir,
+        "long.toml",
+        &format!(
+            "{}[sweep]\nmax_concurrency = [{}]\n",
+            limited(4, 10, 2),
+            many.join(", ")
+        ),
+    );
+    let (code, stdout, stderr) = text(&parabench(&["tune", long.to_str().unwrap(), "--clock", "virtual"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.is_empty() && stderr.contains("long.toml: [sweep] max_concurrency: 300 levels"),
+        "{stderr}"
+    );
+
     let (code, _, stderr) = text(&parabench(&["tune", path, "--svg", "/no/such/dir/t.svg"]));
     assert_eq!(code, 1);
     assert!(stderr.contains("/no/such/dir/t.svg"), "{stderr}");

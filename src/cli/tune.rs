@@ -85,13 +85,27 @@ fn parse_error_rate(text: &str) -> Result<f64, String> {
 
 impl TuneArgs {
     /// The flags over the scenario, as one typed request.
-    fn request(&self, scenario: &Scenario) -> TuneRequest {
+    ///
+    /// # Errors
+    ///
+    /// When the scenario's `[sweep]` lists more levels or rates than a sweep may try.
+    fn request(&self, scenario: &Scenario) -> Result<TuneRequest, String> {
         let sweep = scenario.sweep.as_ref();
-        let levels = self.levels.clone().unwrap_or_else(|| match sweep {
-            Some(s) => Levels::new(s.max_concurrency.clone()).expect("a [sweep] list is never empty"),
-            None => DEFAULT_LEVELS.parse().expect("valid default levels"),
-        });
-        TuneRequest {
+        let levels = match (&self.levels, sweep) {
+            (Some(levels), _) => levels.clone(),
+            (None, Some(s)) => {
+                Levels::new(s.max_concurrency.clone()).map_err(|e| format!("[sweep] max_concurrency: {e}"))?
+            }
+            (None, None) => DEFAULT_LEVELS.parse().expect("valid default levels"),
+        };
+        let rates = match (&self.rates, sweep) {
+            (Some(rates), _) => Some(rates.clone()),
+            (None, Some(s)) if !s.rates.is_empty() => {
+                Some(Rates::new(s.rates.clone()).map_err(|e| format!("[sweep] rates: {e}"))?)
+            }
+            _ => None,
+        };
+        Ok(TuneRequest {
             levels,
             clock: match self.clock {
                 ClockArg::Real => ClockKind::Real,
@@ -103,11 +117,8 @@ impl TuneArgs {
                 slo_p99: self.slo_p99.or(sweep.and_then(|s| s.slo_p99)),
                 max_error_rate: self.max_error_rate,
             },
-            rates: self.rates.clone().or_else(|| {
-                let rates = &sweep?.rates;
-                (!rates.is_empty()).then(|| Rates::new(rates.clone()).expect("[sweep] rates are checked"))
-            }),
-        }
+            rates,
+        })
     }
 }
 
@@ -154,7 +165,13 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
         );
         return EXIT_INPUT;
     }
-    let request = args.request(&scenario);
+    let request = match args.request(&scenario) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.scenario.display());
+            return EXIT_INPUT;
+        }
+    };
     let steps = request.levels.with_baseline().get().len() + request.rates.as_ref().map_or(0, |r| r.get().len());
     let bar = progress_bar(steps as u64);
     let report = tune::run(&scenario, &request, |step| {

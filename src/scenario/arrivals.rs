@@ -59,6 +59,11 @@ impl Arrivals {
     /// The arrival times and tools, drawn from `seed`: the same seed gives the same load.
     ///
     /// At most `limit` calls are drawn (a Poisson count can exceed its mean).
+    ///
+    /// # Panics
+    ///
+    /// If the rate is not positive and finite or the mix is empty (a scenario's
+    /// `[arrivals]` is checked for both).
     pub fn draw(&self, seed: u64, limit: usize) -> Vec<(Duration, ToolId)> {
         let mut rng = seed::rng(seed, seed::call_key("[arrivals]"), 0, Stream::Latency);
         let total_weight: f64 = self.mix.iter().map(|(_, w)| w).sum();

@@ -71,8 +71,11 @@ impl Levels {
     /// bound is measured against.
     pub fn with_baseline(&self) -> Self {
         let mut levels = self.0.clone();
-        levels.push(NonZeroUsize::MIN);
-        Self::new(levels).expect("not empty")
+        // The baseline may take a full list one past MAX_LEVELS: it is not the user's.
+        if levels[0] != NonZeroUsize::MIN {
+            levels.insert(0, NonZeroUsize::MIN);
+        }
+        Self(levels)
     }
 
     /// The levels in increasing order.
@@ -185,6 +188,8 @@ mod tests {
         assert_eq!(l.with_baseline().to_vec(), [1, 2, 4]);
         assert_eq!(l.with_baseline().with_baseline().to_vec(), [1, 2, 4]);
         assert_eq!(l.to_string(), "2,4");
+        let full: Levels = format!("2..{}", MAX_LEVELS + 1).parse().unwrap();
+        assert_eq!(full.with_baseline().get().len(), MAX_LEVELS + 1);
     }
 
     #[test]
