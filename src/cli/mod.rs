@@ -7,6 +7,7 @@ mod list;
 mod merge;
 mod output;
 mod run;
+mod tune;
 mod validate;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use compare::CompareArgs;
 pub use run::RunArgs;
+pub use tune::TuneArgs;
 
 /// Exit code of a usage or input error: nothing was run.
 pub const EXIT_INPUT: u8 = 1;
@@ -39,6 +41,8 @@ pub enum Command {
     /// Compare two run reports; exit 2 when a figure regressed beyond the threshold and
     /// beyond noise.
     Compare(CompareArgs),
+    /// Run a scenario at each concurrency level and recommend a max_concurrency.
+    Tune(TuneArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -92,6 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Tune(args) => tune::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),
