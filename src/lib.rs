@@ -10,6 +10,8 @@
 //! - [`report`]: the speedup against its work–span bound, percentiles from
 //!   [`telemetry`]'s HDR histograms, expectations, and renderings.
 //! - [`harness`] ties them together for one `parabench run`; [`cli`] is the binary.
+//! - [`workload`] builds synthetic plans of known makespan for the benches and the
+//!   scale run.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).
@@ -26,3 +28,4 @@ pub mod scenario;
 pub mod seed;
 pub mod sim;
 pub mod telemetry;
+pub mod workload;
