@@ -1,6 +1,7 @@
 //! The `parabench` command line: clap types, one file per command, and the only code
 //! that prints, exits or knows miette.
 
+mod bench_check;
 mod diagnostic;
 mod list;
 mod output;
@@ -12,11 +13,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use bench_check::BenchCheckArgs;
 pub use run::RunArgs;
 
 /// Exit code of a usage or input error: nothing was run.
 pub const EXIT_INPUT: u8 = 1;
-/// Exit code of a run whose expectations failed.
+/// Exit code of a run whose expectations failed, or of a bench check that found a
+/// regression.
 pub const EXIT_EXPECTATION: u8 = 2;
 
 /// Measures whether running tools in parallel really pays, and why.
@@ -45,6 +48,8 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Compare bench results with a baseline; exit 2 on a regression (for CI).
+    BenchCheck(BenchCheckArgs),
 }
 
 /// `--mode`: which runs to make.
@@ -77,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
+        Command::BenchCheck(args) => bench_check::run(&args),
     };
     ExitCode::from(code)
 }

@@ -1,10 +1,14 @@
 //! Reports: the speedup against its bound, percentiles, expectations, and their
-//! renderings (terminal table, JSON).
+//! renderings (terminal table, JSON); the per-scenario speedup summary of the benches
+//! (JSON, Markdown) and the regressions between two bench runs.
 
 pub mod expect;
 pub mod json;
+pub mod markdown;
 pub mod model;
+pub mod regression;
 pub mod speedup;
+pub mod summary;
 pub mod terminal;
 
 use std::io::{self, Write};
