@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::model::RunMode;
 use super::summary::{SpeedupSummary, SummaryRow};
 use super::terminal::fmt_secs;
 
@@ -49,11 +50,16 @@ impl Markdown {
         for r in rows {
             writeln!(
                 out,
-                "| {} | {} | {} | {} ×{} | {:.2}× | {:.2}× ({}) | {:.1}% | {} | {} |",
+                "| {} | {} | {} | {} {}×{} | {:.2}× | {:.2}× ({}) | {:.1}% | {} | {} |",
                 cell(&r.scenario),
                 r.calls,
                 fmt_secs(r.sequential_s),
                 fmt_secs(r.parallel_s),
+                if r.parallel_mode == RunMode::Batch {
+                    "batch "
+                } else {
+                    ""
+                },
                 r.max_concurrency,
                 r.speedup,
                 r.speedup_bound,
@@ -136,7 +142,10 @@ mod tests {
             parallel_s: 0.0015,
         });
         row.bench = None;
-        let text = render(&SpeedupSummary::new("virtual", vec![row, other]));
+        let mut batch = row.clone();
+        batch.scenario = "batched".into();
+        batch.parallel_mode = RunMode::Batch;
+        let text = render(&SpeedupSummary::new("virtual", vec![row, other, batch]));
         assert!(
             text.contains(
                 "| ten | 10 | 1.000s | 200.0ms ×5 | 5.00× | 5.00× (max_concurrency) | 100.0% | 200.0ms | ✗ |"
@@ -144,7 +153,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| a\\|b | 10 |"), "pipes are escaped:\n{text}");
-        assert!(text.contains("expectations held in 0 of 1"), "{text}");
+        assert!(text.contains("| batched | 10 | 1.000s | 200.0ms batch ×5 |"), "{text}");
+        assert!(text.contains("expectations held in 0 of 2"), "{text}");
         assert!(text.contains("| a\\|b | 250µs | 1.5ms |"), "{text}");
         assert!(!text.contains("| ten | 1.000s"), "no bench row without bench times");
         assert!(text.contains("- `ten` max_p99: 200.0ms > 150.0ms"), "{text}");
