@@ -86,6 +86,15 @@ fn main() -> ExitCode {
         previous = at;
     }
     println!("simulated wall {:?}", run.wall);
+    // The targets of issue 5, for the plan and the run.
+    let (_, ran_at, ran_peak) = phases[1];
+    let within = ran_at < Duration::from_secs(5) && ran_peak.is_none_or(|b| b < 500_000_000);
+    println!(
+        "plan + run: {:.3} s, peak {} (targets: under 5 s and 500 MB: {})",
+        ran_at.as_secs_f64(),
+        ran_peak.map_or_else(|| "n/a".to_string(), |b| format!("{:.0} MB", b as f64 / 1e6)),
+        if within { "met" } else { "missed" }
+    );
     println!("(report: the per-call RunReport that `parabench run` builds for its JSON)");
 
     let ok = run.count(CallStatus::Ok);
