@@ -5,6 +5,7 @@
 //!     cargo bench --bench speedup                       # every scenario, virtual clock
 //!     cargo bench --bench speedup -- independent_io     # criterion's filter: one scenario
 //!     PARABENCH_CLOCK=real cargo bench --bench speedup  # wall time (slow: real waits)
+//!     PARABENCH_SCENARIOS=my/dir cargo bench --bench speedup   # your own scenarios
 //!
 //! The summary holds the scenarios the filter let through, and goes to
 //! `target/parabench/speedup-report.{md,json}` (or `$PARABENCH_REPORT_DIR`). What is
@@ -40,7 +41,7 @@ fn run() -> Result<(), String> {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap_or(root);
     let criterion_dir = std::env::var_os("CRITERION_HOME").map_or_else(|| target.join("criterion"), PathBuf::from);
     let report_dir = std::env::var_os("PARABENCH_REPORT_DIR").map_or_else(|| target.join("parabench"), PathBuf::from);
-    let dir = root.join("scenarios");
+    let dir = std::env::var_os("PARABENCH_SCENARIOS").map_or_else(|| root.join("scenarios"), PathBuf::from);
     let files = scenario::discover(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let scenarios = files
         .iter()
