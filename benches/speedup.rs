@@ -20,6 +20,7 @@ use std::time::SystemTime;
 use criterion::{Criterion, SamplingMode};
 use parabench::executor::Schedule;
 use parabench::harness::{self, ClockKind, Modes, RunRequest};
+use parabench::report::Render;
 use parabench::report::markdown::Markdown;
 use parabench::report::regression::criterion_mean;
 use parabench::report::summary::{BenchTimes, SpeedupSummary, SummaryRow};
@@ -102,7 +103,7 @@ fn run() -> Result<(), String> {
     let summary = SpeedupSummary::new(clock.as_str(), rows);
     let mut markdown = Vec::new();
     Markdown
-        .summary(&summary, &mut markdown)
+        .render(&summary, &mut markdown)
         .expect("writing to memory succeeds");
     std::fs::create_dir_all(&report_dir).map_err(|e| format!("cannot create {}: {e}", report_dir.display()))?;
     let md = report_dir.join("speedup-report.md");

@@ -4,14 +4,22 @@ use std::io::{self, Write};
 
 use super::Render;
 use super::model::{Report, SCHEMA_VERSION};
+use super::summary::SpeedupSummary;
 
-/// Renders a [`Report`] as pretty-printed JSON.
+/// Renders a [`Report`] or a [`SpeedupSummary`] as pretty-printed JSON.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Json;
 
 impl Render for Json {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, report)?;
+        writeln!(out)
+    }
+}
+
+impl Render<SpeedupSummary> for Json {
+    fn render(&self, summary: &SpeedupSummary, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, summary)?;
         writeln!(out)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::Render;
 use super::model::RunMode;
 use super::summary::{SpeedupSummary, SummaryRow};
 use super::terminal::fmt_secs;
@@ -12,24 +13,21 @@ use super::terminal::fmt_secs;
 /// # Examples
 ///
 /// ```
+/// use parabench::report::Render;
 /// use parabench::report::markdown::Markdown;
 /// use parabench::report::summary::SpeedupSummary;
 ///
 /// let mut out = Vec::new();
-/// Markdown.summary(&SpeedupSummary::new("virtual", Vec::new()), &mut out).unwrap();
+/// Markdown.render(&SpeedupSummary::new("virtual", Vec::new()), &mut out).unwrap();
 /// assert!(String::from_utf8(out).unwrap().starts_with("# parabench speedup report"));
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Markdown;
 
-impl Markdown {
+impl Render<SpeedupSummary> for Markdown {
     /// Writes `summary` to `out`: the speedup table, what the bench measured, and the
     /// expectations that failed.
-    ///
-    /// # Errors
-    ///
-    /// When writing fails.
-    pub fn summary(&self, summary: &SpeedupSummary, out: &mut dyn Write) -> io::Result<()> {
+    fn render(&self, summary: &SpeedupSummary, out: &mut dyn Write) -> io::Result<()> {
         let rows = &summary.rows;
         let judged: Vec<&SummaryRow> = rows.iter().filter(|r| r.expect_held.is_some()).collect();
         let held = judged.iter().filter(|r| r.expect_held == Some(true)).count();
@@ -125,7 +123,7 @@ mod tests {
 
     fn render(summary: &SpeedupSummary) -> String {
         let mut out = Vec::new();
-        Markdown.summary(summary, &mut out).unwrap();
+        Markdown.render(summary, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -16,12 +16,15 @@ use std::io::{self, Write};
 pub use model::{Report, RunMode, RunReport, SCHEMA_VERSION};
 pub use speedup::SpeedupBound;
 
-/// A way to write a [`Report`]: one implementation per format.
-pub trait Render {
+/// A way to write a report: one implementation per format.
+///
+/// `T` is what is written: a run's [`Report`] (the default), or the per-scenario
+/// [`summary::SpeedupSummary`] of the speedup bench.
+pub trait Render<T: ?Sized = Report> {
     /// Writes `report` to `out`.
     ///
     /// # Errors
     ///
     /// When writing fails.
-    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
+    fn render(&self, report: &T, out: &mut dyn Write) -> io::Result<()>;
 }

@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Render;
+use super::json::Json;
 use super::model::{Report, RunMode};
 
 /// The version of the summary format this build writes and reads.
@@ -152,11 +154,11 @@ impl SpeedupSummary {
         }
     }
 
-    /// The summary as pretty-printed JSON, ending in a newline.
+    /// The summary as pretty-printed JSON, ending in a newline (what [`Json`] writes).
     pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self).expect("a summary always serializes");
-        json.push('\n');
-        json
+        let mut out = Vec::new();
+        Json.render(self, &mut out).expect("writing to memory succeeds");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
     /// Parses a summary, refusing versions other than [`SUMMARY_SCHEMA_VERSION`] with a
