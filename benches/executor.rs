@@ -99,8 +99,6 @@ fn overhead(c: &mut Criterion) {
     for limit in LIMITS {
         let mut group = c.benchmark_group(format!("zero_latency_c{limit}"));
         group.throughput(Throughput::Elements(CALLS as u64));
-        group.warm_up_time(Duration::from_secs(1));
-        group.measurement_time(Duration::from_secs(3));
         let executor = Executor::new(ExecutorConfig::with_max_concurrency(limit));
 
         group.bench_function(BenchmarkId::new("parabench", "noop"), |b| {
@@ -150,8 +148,6 @@ fn dag(c: &mut Criterion) {
     let mut group = c.benchmark_group("dag");
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
-    group.warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(DAG_CALLS as u64));
 
     // 100 groups of a root, 98 dependents and a join: 10,000 calls with fan-out and fan-in.
@@ -185,5 +181,18 @@ fn dag(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, overhead, dag);
+/// Shorter than criterion's defaults (3 s, 5 s): 23 benchmarks still take about 100 s.
+/// Set here rather than per group, so `--warm-up-time` and `--measurement-time` on the
+/// command line still override them.
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = overhead, dag
+}
 criterion_main!(benches);
