@@ -128,7 +128,91 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[rank - 1]
 }
 
+/// This bench's name, as criterion's `--list` and name filter see it.
+const NAME: &str = "clock_precision";
+
+/// Criterion's options that take a value (`--opt value`), so the filter is not mistaken
+/// for one of their values.
+const VALUED: [&str; 19] = [
+    "-c",
+    "--color",
+    "-s",
+    "--save-baseline",
+    "-b",
+    "--baseline",
+    "--baseline-lenient",
+    "--format",
+    "--profile-time",
+    "--load-baseline",
+    "--sample-size",
+    "--warm-up-time",
+    "--measurement-time",
+    "--nresamples",
+    "--noise-threshold",
+    "--confidence-level",
+    "--significance-level",
+    "--plotting-backend",
+    "--output-format",
+];
+
+/// What `cargo bench [-- ARGS]` asks of this plain-main bench, read the way criterion
+/// reads it, so that `cargo bench -- independent_io` or `cargo bench -- --list` treat it
+/// like the criterion benches instead of always running it (~15 s).
+#[derive(Debug, PartialEq)]
+enum Request {
+    Run,
+    List,
+    Skip,
+    /// `--test` (as `cargo test --benches` passes): check this parsing, skip the ~15 s run.
+    Test,
+}
+
+fn request(args: impl IntoIterator<Item = String>) -> Request {
+    let mut args = args.into_iter();
+    let (mut list, mut test, mut filter) = (false, false, None);
+    while let Some(arg) = args.next() {
+        if VALUED.contains(&arg.as_str()) {
+            args.next();
+        } else if arg == "--list" {
+            list = true;
+        } else if arg == "--test" {
+            test = true;
+        } else if !arg.starts_with('-') && filter.is_none() {
+            filter = Some(arg);
+        }
+    }
+    match (list, test, filter.is_none_or(|f| NAME.contains(f.as_str()))) {
+        (_, _, false) => Request::Skip,
+        (true, _, true) => Request::List,
+        (false, true, true) => Request::Test,
+        (false, false, true) => Request::Run,
+    }
+}
+
+/// The cases `--test` checks.
+fn check_request() {
+    let of = |args: &[&str]| request(args.iter().map(ToString::to_string));
+    assert_eq!(of(&["--bench"]), Request::Run);
+    assert_eq!(
+        of(&["--bench", "--save-baseline", "main"]),
+        Request::Run,
+        "a value is not a filter"
+    );
+    assert_eq!(of(&["--bench", "--baseline", "main", "clock"]), Request::Run);
+    assert_eq!(of(&["--bench", "independent_io"]), Request::Skip);
+    assert_eq!(of(&["--bench", "--list"]), Request::List);
+    assert_eq!(of(&["--bench", "--list", "dag"]), Request::Skip);
+    assert_eq!(of(&["--test"]), Request::Test);
+    println!("{NAME}: command line ok");
+}
+
 fn main() {
+    match request(std::env::args().skip(1)) {
+        Request::Run => {}
+        Request::List => return println!("{NAME}: benchmark"),
+        Request::Skip => return,
+        Request::Test => return check_request(),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

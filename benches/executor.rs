@@ -20,14 +20,19 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_grou
 use futures::StreamExt;
 use parabench::clock::{Clock, virtual_runtime};
 use parabench::executor::{CallContext, CallStatus, Executor, ExecutorConfig, Tool, ToolError};
-use parabench::plan::{Plan, PlanBuilder, ToolSpec};
+use parabench::plan::Plan;
 use parabench::sim::{SimTool, ToolModel};
+use parabench::workload::{chain, fan_out_in, independent, wide};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-/// Independent calls per iteration.
-const CALLS: usize = 1000;
+/// Independent calls per iteration: more than the highest limit, so every level runs a
+/// full window.
+const CALLS: usize = 4096;
+/// The limits compared: one at a time, the default of the pattern under test, a wide
+/// window, and one wide enough that the limit never binds.
+const LIMITS: [usize; 4] = [1, 5, 64, 1024];
 /// Calls in the DAG benchmarks (besides the wide DAG's root).
 const DAG_CALLS: usize = 10_000;
 
@@ -56,42 +61,6 @@ fn runtime() -> Runtime {
         .enable_all()
         .build()
         .expect("build the tokio runtime")
-}
-
-fn independent(n: usize) -> Plan {
-    let mut plan = PlanBuilder::new();
-    let tool = plan.tool(ToolSpec::io("noop"));
-    for i in 0..n {
-        plan.call(format!("c{i}"), tool);
-    }
-    plan.build().expect("a valid plan")
-}
-
-/// One root that every other call depends on.
-fn wide(dependents: usize) -> Plan {
-    let mut plan = PlanBuilder::new();
-    let tool = plan.tool(ToolSpec::io("io"));
-    let root = plan.call("root", tool);
-    for i in 0..dependents {
-        let call = plan.call(format!("c{i}"), tool);
-        plan.depends_on(call, root);
-    }
-    plan.build().expect("a valid plan")
-}
-
-/// Each call depends on the one before.
-fn chain(n: usize) -> Plan {
-    let mut plan = PlanBuilder::new();
-    let tool = plan.tool(ToolSpec::io("io"));
-    let mut prev = None;
-    for i in 0..n {
-        let call = plan.call(format!("c{i}"), tool);
-        if let Some(prev) = prev {
-            plan.depends_on(call, prev);
-        }
-        prev = Some(call);
-    }
-    plan.build().expect("a valid plan")
 }
 
 async fn joinset_semaphore(n: usize, limit: usize) -> Vec<Result<(), ToolError>> {
@@ -127,11 +96,9 @@ fn overhead(c: &mut Criterion) {
     .expect("one model per tool");
     let clock = Clock::real();
 
-    for limit in [5, 64] {
+    for limit in LIMITS {
         let mut group = c.benchmark_group(format!("zero_latency_c{limit}"));
         group.throughput(Throughput::Elements(CALLS as u64));
-        group.warm_up_time(Duration::from_secs(1));
-        group.measurement_time(Duration::from_secs(3));
         let executor = Executor::new(ExecutorConfig::with_max_concurrency(limit));
 
         group.bench_function(BenchmarkId::new("parabench", "noop"), |b| {
@@ -176,20 +143,25 @@ fn dag(c: &mut Criterion) {
     // One clock for the whole benchmark: each run measures from its own start, so the
     // time left over from earlier iterations does not matter.
     let clock = Clock::simulated();
-    let model = || vec![ToolModel::constant(Duration::from_millis(1))];
+    let model = |plan: &Plan| vec![ToolModel::constant(Duration::from_millis(1)); plan.tools().len()];
 
     let mut group = c.benchmark_group("dag");
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
-    group.warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(DAG_CALLS as u64));
 
+    // 100 groups of a root, 98 dependents and a join: 10,000 calls with fan-out and fan-in.
+    let groups = 100;
     for (name, plan, limit) in [
         ("wide_1x10000_c64", wide(DAG_CALLS), 64),
         ("chain_10000", chain(DAG_CALLS), 5),
+        (
+            "fan_out_in_100x100_c100",
+            fan_out_in(groups, DAG_CALLS / groups - 2),
+            groups,
+        ),
     ] {
-        let sim = SimTool::new(&plan, model(), 0, clock.clone(), NonZeroUsize::MIN).expect("one model per tool");
+        let sim = SimTool::new(&plan, model(&plan), 0, clock.clone(), NonZeroUsize::MIN).expect("one model per tool");
         let executor = Executor::new(ExecutorConfig::with_max_concurrency(limit));
         // Check once, untimed, that the run is the one we mean to time.
         let run = rt.block_on(executor.run(&plan, &sim, &clock));
@@ -197,6 +169,7 @@ fn dag(c: &mut Criterion) {
         let ms = |n: usize| Duration::from_millis(n as u64);
         let expected = match name {
             "chain_10000" => ms(DAG_CALLS),
+            "fan_out_in_100x100_c100" => ms(DAG_CALLS / groups),
             _ => ms(1 + DAG_CALLS.div_ceil(limit)),
         };
         assert_eq!(run.wall, expected, "{name}");
@@ -208,5 +181,18 @@ fn dag(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, overhead, dag);
+/// Shorter than criterion's defaults (3 s, 5 s): 23 benchmarks still take about 100 s.
+/// Set here rather than per group, so `--warm-up-time` and `--measurement-time` on the
+/// command line still override them.
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = overhead, dag
+}
 criterion_main!(benches);

@@ -13,6 +13,8 @@
 //!   [`stats`] summarising the repetitions; [`compare`] tells whether a later report
 //!   regressed beyond noise; [`tune`] sweeps `max_concurrency` (and open-loop arrival
 //!   rates) to recommend a level; [`cli`] is the binary.
+//! - [`workload`] builds synthetic plans of known makespan for the benches and the
+//!   scale run.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).
@@ -32,3 +34,4 @@ pub mod sim;
 pub mod stats;
 pub mod telemetry;
 pub mod tune;
+pub mod workload;

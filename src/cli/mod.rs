@@ -1,6 +1,7 @@
 //! The `parabench` command line: clap types, one file per command, and the only code
 //! that prints, exits or knows miette.
 
+mod bench_check;
 mod compare;
 mod diagnostic;
 mod list;
@@ -15,13 +16,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use bench_check::BenchCheckArgs;
 pub use compare::CompareArgs;
 pub use run::RunArgs;
 pub use tune::TuneArgs;
 
 /// Exit code of a usage or input error: nothing was run.
 pub const EXIT_INPUT: u8 = 1;
-/// Exit code of a run whose expectations failed.
+/// Exit code of a run whose expectations failed, or of a bench check that found a
+/// regression.
 pub const EXIT_EXPECTATION: u8 = 2;
 
 /// Measures whether running tools in parallel really pays, and why.
@@ -65,6 +68,8 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Compare bench results with a baseline; exit 2 on a regression (for CI).
+    BenchCheck(BenchCheckArgs),
 }
 
 /// `--mode`: which runs to make.
@@ -100,6 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),
+        Command::BenchCheck(args) => bench_check::run(&args),
     };
     ExitCode::from(code)
 }

@@ -437,6 +437,48 @@ async fn real_time_holds_a_call_until_its_arrival() {
     assert!(run.calls[early.index()].start.unwrap() < ms(15));
 }
 
+#[test]
+fn a_step_future_stays_small_whatever_the_clock() {
+    // Every call's step future is moved into the executor's `FuturesUnordered`; a clock's
+    // sleep kept inline (~200 bytes) would make each one that large. Boxed, the backoff
+    // and the timeout cost nothing to calls that use neither.
+    struct Ready;
+    impl Tool for Ready {
+        type Output = ();
+        fn call<'a>(
+            &'a self,
+            _: CallContext<'a, ()>,
+        ) -> impl std::future::Future<Output = Result<(), ToolError>> + Send + 'a {
+            std::future::ready(Ok(()))
+        }
+    }
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let idx = b.call("a", t);
+    let plan = b.build().unwrap();
+    let outputs = [std::sync::OnceLock::new()];
+    for clock in [Clock::real(), Clock::simulated()] {
+        let env = StepEnv {
+            plan: &plan,
+            tool: &Ready,
+            clock: &clock,
+            origin: Duration::ZERO,
+            timeout: Some(ms(1)),
+            outputs: &outputs,
+        };
+        let step = env.run(Step::Attempt { idx, attempt: 1 });
+        assert!(
+            std::mem::size_of_val(&step) <= 128,
+            "{} bytes",
+            std::mem::size_of_val(&step)
+        );
+        assert!(
+            std::mem::size_of_val(&clock.sleep_until(Duration::ZERO)) > 128,
+            "the guard guards something"
+        );
+    }
+}
+
 mod proptests {
     use super::*;
     use proptest::prelude::*;

@@ -7,8 +7,9 @@ use serde_json::error::Category;
 
 use super::Render;
 use super::model::{Report, SCHEMA_VERSION};
+use super::speedup_summary::SpeedupSummary;
 
-/// Renders a [`Report`] as pretty-printed JSON.
+/// Renders a [`Report`] or a [`SpeedupSummary`] as pretty-printed JSON.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Json;
 
@@ -21,6 +22,13 @@ impl Render for Json {
 
 /// What a reader of a report expects, for error messages.
 const EXPECTED: &str = "expected a parabench run report (JSON as written by `parabench run --json`)";
+
+impl Render<SpeedupSummary> for Json {
+    fn render(&self, summary: &SpeedupSummary, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, summary)?;
+        writeln!(out)
+    }
+}
 
 /// Why a JSON report could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,15 @@
 //! Reports: the speedup against its bound, percentiles, expectations, and their
-//! renderings (terminal table, JSON).
+//! renderings (terminal table, JSON); the per-scenario speedup summary of the benches
+//! (JSON, Markdown) and the regressions between two bench runs.
 
 pub mod expect;
 pub mod figure;
 pub mod json;
+pub mod markdown;
 pub mod model;
+pub mod regression;
 pub mod speedup;
+pub mod speedup_summary;
 pub mod summary;
 pub mod terminal;
 
@@ -14,12 +18,15 @@ use std::io::{self, Write};
 pub use model::{Report, RunMode, RunReport, SCHEMA_VERSION};
 pub use speedup::SpeedupBound;
 
-/// A way to write a [`Report`]: one implementation per format.
-pub trait Render {
+/// A way to write a report: one implementation per format.
+///
+/// `T` is what is written: a run's [`Report`] (the default), or the per-scenario
+/// [`speedup_summary::SpeedupSummary`] of the speedup bench.
+pub trait Render<T: ?Sized = Report> {
     /// Writes `report` to `out`.
     ///
     /// # Errors
     ///
     /// When writing fails.
-    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
+    fn render(&self, report: &T, out: &mut dyn Write) -> io::Result<()>;
 }

@@ -182,6 +182,24 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     }
 }
 
+/// The scenario files in `dir`: every `*.toml`, sorted by path, so benches and tests
+/// pick up a new scenario without being told.
+///
+/// # Errors
+///
+/// When `dir` cannot be read.
+pub fn discover(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "toml") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
 /// Checks the scenario in `source`; `path` is only used in error messages.
 ///
 /// # Errors
@@ -196,6 +214,20 @@ pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discover_finds_every_toml_file_in_order() {
+        let dir = std::env::temp_dir().join(format!("parabench-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("nested.toml")).unwrap();
+        for name in ["b.toml", "a.toml", "notes.md"] {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+        let found = discover(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found, [dir.join("a.toml"), dir.join("b.toml")]);
+        assert!(discover(&dir).is_err(), "a missing directory is an error");
+    }
 
     #[test]
     fn load_reports_missing_files_with_their_path() {
