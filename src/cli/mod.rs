@@ -6,6 +6,7 @@ mod diagnostic;
 mod list;
 mod merge;
 mod output;
+mod report;
 mod run;
 mod validate;
 
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use compare::CompareArgs;
+pub use report::ReportArgs;
 pub use run::RunArgs;
 
 /// Exit code of a usage or input error: nothing was run.
@@ -39,6 +41,8 @@ pub enum Command {
     /// Compare two run reports; exit 2 when a figure regressed beyond the threshold and
     /// beyond noise.
     Compare(CompareArgs),
+    /// Show a saved run report again, or render it as a self-contained HTML page.
+    Report(ReportArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -92,6 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),

@@ -1,8 +1,9 @@
 //! Reports: the speedup against its bound, percentiles, expectations, and their
-//! renderings (terminal table, JSON).
+//! renderings (terminal table, JSON, a self-contained HTML page).
 
 pub mod expect;
 pub mod figure;
+pub mod html;
 pub mod json;
 pub mod model;
 pub mod speedup;

@@ -1,0 +1,196 @@
+//! The HTML report in a real headless browser: it renders without script errors, draws
+//! every attempt of the JSON report, shows its speedup, asks nothing of the network, and
+//! its screenshot is not blank.
+
+#[path = "common/browser.rs"]
+mod browser;
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{parabench, read_json, temp_dir, text};
+use serde_json::Value;
+
+/// Runs `scenario` on the virtual clock with `--json` and `--html`; returns both paths.
+fn run_with_html(dir: &Path, scenario: &str) -> (PathBuf, PathBuf) {
+    let stem = Path::new(scenario).file_stem().unwrap().to_string_lossy().into_owned();
+    let (json, html) = (dir.join(format!("{stem}.json")), dir.join(format!("{stem}.html")));
+    let out = parabench(&[
+        "run",
+        scenario,
+        "--clock",
+        "virtual",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let (code, _, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    (json, html)
+}
+
+fn attempts(run: &Value) -> u64 {
+    run["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["attempts"].as_u64().unwrap())
+        .sum()
+}
+
+fn never_started(run: &Value) -> usize {
+    run["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["start_s"].is_null())
+        .count()
+}
+
+/// Fails with the page's own error list unless it rendered cleanly and offline.
+fn assert_rendered_cleanly(dom: &str) {
+    let errors = browser::attribute(dom, "script-errors", "data-count").expect("the error box is in the page");
+    assert_eq!(
+        errors,
+        "0",
+        "script errors: {}",
+        browser::text_of(dom, "script-errors").unwrap_or_default()
+    );
+    assert_eq!(
+        browser::attribute(dom, "page", "data-rendered").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        browser::attribute(dom, "page", "data-resource-requests").as_deref(),
+        Some("0"),
+        "the page fetched something"
+    );
+}
+
+#[test]
+fn the_page_draws_every_attempt_and_shows_the_reports_speedup() {
+    let dir = temp_dir("html-attempts");
+    // Retries, timeouts and backoffs; then a deadline that cancels calls mid-attempt or
+    // before they start.
+    for scenario in ["scenarios/partial_failure.toml", "scenarios/deadline.toml"] {
+        let (json, html) = run_with_html(&dir, scenario);
+        let report = read_json(&json);
+        let dom = browser::dump_dom(&html);
+        assert_rendered_cleanly(&dom);
+
+        let runs = report["runs"].as_array().unwrap();
+        let in_report: u64 = runs.iter().map(attempts).sum();
+        assert!(in_report > 0);
+        let drawn: u64 = browser::attribute(&dom, "page", "data-attempt-segments")
+            .expect("the page counts what it drew")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            drawn, in_report,
+            "{scenario}: attempt segments drawn vs attempts in the report"
+        );
+        let markers: usize = browser::attribute(&dom, "page", "data-markers")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(markers, runs.iter().map(never_started).sum::<usize>(), "{scenario}");
+        if scenario.contains("partial_failure") {
+            assert!(
+                in_report > runs.iter().map(|r| r["calls"].as_array().unwrap().len() as u64).sum(),
+                "the scenario has retries, so more segments than calls"
+            );
+        } else {
+            assert!(markers > 0, "the deadline leaves calls that never started");
+        }
+
+        let speedup = report["speedup"].as_f64().unwrap();
+        let shown = browser::text_of(&dom, "speedup").expect("the speedup is shown");
+        assert_eq!(shown, format!("{speedup:.2}×"), "{scenario}");
+        let value: f64 = browser::attribute(&dom, "speedup", "data-value")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(value, speedup, "{scenario}: the page carries the report's exact figure");
+        let expectations = report["expectations"].as_array().unwrap();
+        assert_eq!(dom.matches("<li data-ok=").count(), expectations.len(), "{scenario}");
+    }
+}
+
+#[test]
+fn the_page_names_no_host_and_forbids_every_request() {
+    let dir = temp_dir("html-offline");
+    let (_, html) = run_with_html(&dir, "scenarios/agent_mix.toml");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Content-Security-Policy") && page.contains("default-src 'none'"),
+        "the page forbids requests itself"
+    );
+    for needle in [
+        "http://",
+        "https://",
+        "src=\"//",
+        "href=\"//",
+        "src='//",
+        "href='//",
+        "url(",
+    ] {
+        assert!(!page.contains(needle), "the page names a location: {needle}");
+    }
+    assert!(
+        !page.contains(" src=") && !page.contains(" href="),
+        "the page loads nothing by attribute"
+    );
+}
+
+#[test]
+fn the_page_reports_its_own_script_errors_and_blocked_requests() {
+    // The checks above are only as good as the page's error catching: break a page on
+    // purpose and see the breakage reported in the DOM.
+    let dir = temp_dir("html-broken");
+    let (_, html) = run_with_html(&dir, "scenarios/independent_io.toml");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let broken = page.replacen(
+        "<main id=\"page\"",
+        "<img src=\"https://example.invalid/pixel.png\" alt=\"\"><script>notDefinedAnywhere();</script><main id=\"page\"",
+        1,
+    );
+    let broken_path = dir.join("broken.html");
+    std::fs::write(&broken_path, broken).unwrap();
+    let dom = browser::dump_dom(&broken_path);
+    let errors = browser::text_of(&dom, "script-errors").unwrap_or_default();
+    let count: usize = browser::attribute(&dom, "script-errors", "data-count")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count >= 2, "{errors}");
+    assert!(errors.contains("notDefinedAnywhere"), "{errors}");
+    assert!(errors.contains("blocked request"), "{errors}");
+}
+
+#[test]
+fn the_screenshot_is_not_blank() {
+    let dir = temp_dir("html-screenshot");
+    let (_, html) = run_with_html(&dir, "scenarios/agent_mix.toml");
+    let png_path = dir.join("report.png");
+    browser::screenshot(&html, &png_path, 1280, 900);
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1280, 900));
+    let channels = info.color_type.samples();
+    let colours: std::collections::HashSet<&[u8]> = pixels[..info.buffer_size()].chunks(channels).collect();
+    assert!(
+        colours.len() > 50,
+        "only {} distinct colours: a blank page?",
+        colours.len()
+    );
+    // Every outcome colour of the legend is on screen (Okabe-Ito, as the page draws them).
+    for (name, rgb) in [("ok", [0x00, 0x9E, 0x73]), ("error", [0xD5, 0x5E, 0x00])] {
+        assert!(
+            colours.iter().any(|c| c[..3] == rgb),
+            "no {name} colour in the screenshot"
+        );
+    }
+}
