@@ -114,6 +114,54 @@ fn the_page_draws_every_attempt_and_shows_the_reports_speedup() {
         assert_eq!(value, speedup, "{scenario}: the page carries the report's exact figure");
         let expectations = report["expectations"].as_array().unwrap();
         assert_eq!(dom.matches("<li data-ok=").count(), expectations.len(), "{scenario}");
+
+        // One row per tool draws the same attempts.
+        let by_tool = browser::dump_dom_at(&html, "#rows=tool");
+        assert_rendered_cleanly(&by_tool);
+        assert_eq!(
+            browser::attribute(&by_tool, "page", "data-attempt-segments"),
+            Some(in_report.to_string()),
+            "{scenario}: rows per tool"
+        );
+    }
+}
+
+#[test]
+fn calls_in_flight_reach_the_limits_and_never_pass_them() {
+    let dir = temp_dir("html-in-flight");
+    // 20 independent calls at max_concurrency 5; agent_mix has tools with their own limits.
+    for (scenario, parallel_peak) in [
+        ("scenarios/independent_io.toml", Some(5)),
+        ("scenarios/agent_mix.toml", None),
+    ] {
+        let (json, html) = run_with_html(&dir, scenario);
+        let report = read_json(&json);
+        let dom = browser::dump_dom(&html);
+        assert_rendered_cleanly(&dom);
+        for run in report["runs"].as_array().unwrap() {
+            let mode = run["mode"].as_str().unwrap();
+            let peaks: Value = serde_json::from_str(
+                &browser::attribute(&dom, &format!("inflight-{mode}"), "data-peaks")
+                    .expect("the chart records its peaks"),
+            )
+            .unwrap();
+            let all = &peaks["all calls"];
+            assert_eq!(all["limit"], run["max_concurrency"], "{scenario} {mode}");
+            assert!(all["peak"].as_u64().unwrap() <= run["max_concurrency"].as_u64().unwrap());
+            for (tool, stats) in run["tools"].as_object().unwrap() {
+                let band = &peaks[tool.as_str()];
+                assert!(band["peak"].as_u64().unwrap() >= 1, "{scenario} {mode} {tool}");
+                if let Some(limit) = stats["max_concurrency"].as_u64() {
+                    assert_eq!(band["limit"].as_u64(), Some(limit), "{scenario} {mode} {tool}");
+                    assert!(band["peak"].as_u64().unwrap() <= limit, "{scenario} {mode} {tool}");
+                }
+            }
+            if mode == "sequential" {
+                assert_eq!(all["peak"], 1, "{scenario}");
+            } else if let Some(peak) = parallel_peak {
+                assert_eq!(all["peak"], peak, "{scenario}");
+            }
+        }
     }
 }
 
@@ -170,8 +218,9 @@ fn the_page_reports_its_own_script_errors_and_blocked_requests() {
 
 #[test]
 fn the_screenshot_is_not_blank() {
+    // The page of docs/report.png, made the same way (see README, "HTML report").
     let dir = temp_dir("html-screenshot");
-    let (_, html) = run_with_html(&dir, "scenarios/agent_mix.toml");
+    let (_, html) = run_with_html(&dir, "scenarios/partial_failure.toml");
     let png_path = dir.join("report.png");
     browser::screenshot(&html, &png_path, 1280, 900);
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
@@ -186,11 +235,47 @@ fn the_screenshot_is_not_blank() {
         "only {} distinct colours: a blank page?",
         colours.len()
     );
-    // Every outcome colour of the legend is on screen (Okabe-Ito, as the page draws them).
-    for (name, rgb) in [("ok", [0x00, 0x9E, 0x73]), ("error", [0xD5, 0x5E, 0x00])] {
+    // The outcomes of this run are on screen, in the page's Okabe-Ito colours.
+    for (name, rgb) in [
+        ("ok", [0x00, 0x9E, 0x73]),
+        ("error", [0xD5, 0x5E, 0x00]),
+        ("timeout", [0xE6, 0x9F, 0x00]),
+    ] {
         assert!(
             colours.iter().any(|c| c[..3] == rgb),
             "no {name} colour in the screenshot"
         );
     }
+}
+
+#[test]
+fn a_report_from_before_attempts_were_recorded_draws_one_bar_per_call() {
+    let dir = temp_dir("html-old-report");
+    let (json, _) = run_with_html(&dir, "scenarios/partial_failure.toml");
+    let mut report = read_json(&json);
+    let mut started = 0;
+    for run in report["runs"].as_array_mut().unwrap() {
+        for call in run["calls"].as_array_mut().unwrap() {
+            call.as_object_mut().unwrap().remove("attempt_spans");
+            started += usize::from(!call["start_s"].is_null());
+        }
+        for tool in run["tools"].as_object_mut().unwrap().values_mut() {
+            tool.as_object_mut().unwrap().remove("max_concurrency");
+        }
+    }
+    let old = common::write(&dir, "old.json", &report.to_string());
+    let html = dir.join("old.html");
+    let (code, _, stderr) = text(&parabench(&[
+        "report",
+        old.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let dom = browser::dump_dom(&html);
+    assert_rendered_cleanly(&dom);
+    assert_eq!(
+        browser::attribute(&dom, "page", "data-attempt-segments"),
+        Some(started.to_string())
+    );
 }

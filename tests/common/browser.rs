@@ -40,13 +40,13 @@ pub fn chromium() -> PathBuf {
     );
 }
 
-/// Runs the browser headless on `page` with `args`, offline (every host name fails to
-/// resolve), and returns its standard output.
+/// Runs the browser headless on `page` (with `fragment`, such as `#rows=tool`) with
+/// `args`, offline (every host name fails to resolve), and returns its standard output.
 ///
 /// # Panics
 ///
 /// When the browser fails, or takes longer than [`BROWSER_TIMEOUT`].
-pub fn run(page: &Path, args: &[&str]) -> String {
+pub fn run(page: &Path, fragment: &str, args: &[&str]) -> String {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let profile = super::temp_dir(&format!(
         "chromium-profile-{}",
@@ -67,7 +67,7 @@ pub fn run(page: &Path, args: &[&str]) -> String {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap())
@@ -98,7 +98,12 @@ pub fn run(page: &Path, args: &[&str]) -> String {
 
 /// The page's DOM once its scripts ran.
 pub fn dump_dom(page: &Path) -> String {
-    let dom = run(page, &["--dump-dom", "--virtual-time-budget=5000"]);
+    dump_dom_at(page, "")
+}
+
+/// The DOM of `page` opened at `fragment`, once its scripts ran.
+pub fn dump_dom_at(page: &Path, fragment: &str) -> String {
+    let dom = run(page, fragment, &["--dump-dom", "--virtual-time-budget=5000"]);
     assert!(
         dom.contains("</html>"),
         "no DOM came back for {}:\n{dom}",
@@ -112,6 +117,7 @@ pub fn screenshot(page: &Path, png: &Path, width: u32, height: u32) {
     let _ = std::fs::remove_file(png);
     run(
         page,
+        "",
         &[
             &format!("--screenshot={}", png.display()),
             &format!("--window-size={width},{height}"),

@@ -14,7 +14,8 @@
     ...runs.map((r) => r.wall_s),
     ...runs.flatMap((r) => r.calls.map((c) => c.end_s)),
   );
-  const state = { rows: 'slot' };
+  // `#rows=tool` opens the page with one row per tool (a link can keep the choice).
+  const state = { rows: /rows=tool/.test(window.location.hash) ? 'tool' : 'slot' };
   const figures = [];
 
   const callCount = runs.reduce((n, r) => n + r.calls.length, 0);
@@ -43,7 +44,13 @@
       'are drawn on canvas. Attempts shorter than a pixel are drawn one pixel wide and merge into bands; hover ' +
       'still finds each call.'));
   }
-  runs.forEach((run, i) => page.append(runSection(run, i)));
+  runs.forEach((run, i) => page.append(timelineSection(run, i)));
+  page.append(el('h2', {}, 'Calls in flight'));
+  page.append(el('p', { class: 'note' },
+    'Calls holding a slot (backoffs included) over time, for the run and for each tool, against the global ' +
+    'limit and each tool\'s own limit (dashed). A line that stays on its limit while calls queue shows the ' +
+    'limit that held the run back.'));
+  runs.forEach((run) => page.append(inflightSection(run)));
   page.append(toolTable());
   drawAll();
   onResize(drawAll);
@@ -164,6 +171,11 @@
       input.checked = state.rows === value;
       input.addEventListener('change', () => {
         state.rows = value;
+        try {
+          history.replaceState(null, '', '#rows=' + value);
+        } catch (e) {
+          // Some browsers refuse for file:// pages; the choice is then just not kept.
+        }
         drawAll();
       });
       return el('label', { for: `rows-${value}` }, input, ' ' + label);
@@ -180,29 +192,30 @@
 
   // ---- one run -------------------------------------------------------------------------
 
-  function runSection(run, runIndex) {
+  function timelineSection(run, runIndex) {
     const attempts = run.calls.reduce((n, c) => n + c.attempts, 0);
-    const section = el('section', { class: 'run', 'data-mode': run.mode });
-    section.append(el('h3', {},
-      `${modeLabel(run)} · wall ${fmtSecs(run.wall_s)} · ${run.calls.length} calls · ${attempts} attempts`));
     const timeline = el('canvas', { class: 'timeline', 'data-mode': run.mode });
-    const timelineFigure = el('figure', {}, timeline,
-      el('figcaption', {}, `Timeline of the ${run.mode} run: one bar per attempt.`));
-    const inflight = el('canvas', { class: 'inflight', 'data-mode': run.mode });
-    const inflightFigure = el('figure', {}, inflight,
-      el('figcaption', {}, 'Calls in flight (holding a slot, backoffs included) against the global limit ' +
-        'and each tool\'s own limit (dashed).'));
-    section.append(timelineFigure, inflightFigure);
+    const figure = el('figure', { id: `timeline-${run.mode}` }, timeline);
     const critical = new Set(derived.critical_paths[runIndex] || []);
-    const timelineChart = makeTimeline(timeline, run, critical);
+    const chart = makeTimeline(timeline, run, critical);
     figures.push({ draw: () => {
-      const drawn = timelineChart.draw();
-      timelineFigure.setAttribute('data-attempt-segments', String(drawn.segments));
-      timelineFigure.setAttribute('data-markers', String(drawn.markers));
+      const drawn = chart.draw();
+      figure.setAttribute('data-attempt-segments', String(drawn.segments));
+      figure.setAttribute('data-markers', String(drawn.markers));
       return drawn;
     } });
-    figures.push({ draw: () => drawInflight(inflight, run) });
-    return section;
+    return el('section', { class: 'run', 'data-mode': run.mode },
+      el('h3', {}, `${modeLabel(run)} · wall ${fmtSecs(run.wall_s)} · ${run.calls.length} calls · ` +
+        `${attempts} attempts`),
+      figure);
+  }
+
+  function inflightSection(run) {
+    const canvas = el('canvas', { class: 'inflight', 'data-mode': run.mode });
+    figures.push({ draw: () => drawInflight(canvas, run) });
+    return el('section', { class: 'run', 'data-mode': run.mode },
+      el('h3', {}, `${modeLabel(run)} · global limit ${run.max_concurrency}`),
+      el('figure', { id: `inflight-${run.mode}` }, canvas));
   }
 
   /** The attempts of a call; a report without attempt detail gets one bar per call. */
@@ -322,8 +335,10 @@
                 links.moveTo(x(previousEnd), y + (rowHeight + strip) / 2);
                 links.lineTo(x(s.start_s), y + (rowHeight + strip) / 2);
               }
+              // A pixel of white at the end of a wide bar keeps back-to-back calls apart.
+              const w = (s.end_s - s.start_s) * px;
               path(OUTCOME_COLOURS[s.outcome] || MUTED)
-                .rect(x(s.start_s), y + strip, Math.max(1, (s.end_s - s.start_s) * px), rowHeight - strip - 1);
+                .rect(x(s.start_s), y + strip, w >= 4 ? w - 1 : Math.max(1, w), rowHeight - strip - 1);
               previousEnd = s.end_s;
               segments += 1;
             }
@@ -448,13 +463,13 @@
 
   function drawInflight(canvas, run) {
     const tools = Object.keys(run.tools).filter((t) => run.tools[t].count > 0).sort();
-    const bands = [{ label: 'all calls', calls: run.calls, limit: run.max_concurrency, height: 110 }].concat(
+    const bands = [{ label: 'all calls', calls: run.calls, limit: run.max_concurrency, height: 80 }].concat(
       tools.map((t) => ({
         label: t,
         calls: run.calls.filter((c) => c.tool === t),
         limit: run.tools[t].max_concurrency || null,
         rate: run.tools[t].rate_limit_per_s || null,
-        height: 44,
+        height: 34,
       })));
     const width = canvas.parentElement.clientWidth || 1200;
     const gap = 10;
@@ -466,8 +481,10 @@
     const x1 = width - 12;
     const x = (s) => x0 + (s / horizon) * (x1 - x0);
     let y = top;
+    const peaks = {};
     for (const band of bands) {
       const { steps, peak } = inFlightSteps(band.calls);
+      peaks[band.label] = { peak, limit: band.limit };
       // The band's title above it, so it never covers the line.
       ctx.textAlign = 'left';
       ctx.textBaseline = 'top';
@@ -519,6 +536,7 @@
       y += band.height + gap;
     }
     drawTimeAxis(ctx, x0, x1, y - gap + 2, top, horizon, 'time since the run started');
+    canvas.parentElement.setAttribute('data-peaks', JSON.stringify(peaks));
     return {};
   }
 
