@@ -11,7 +11,8 @@
 //!   [`telemetry`]'s HDR histograms, expectations, and renderings.
 //! - [`harness`] ties them together for one `parabench run`, repeated if asked, with
 //!   [`stats`] summarising the repetitions; [`compare`] tells whether a later report
-//!   regressed beyond noise; [`cli`] is the binary.
+//!   regressed beyond noise; [`tune`] sweeps `max_concurrency` (and open-loop arrival
+//!   rates) to recommend a level; [`cli`] is the binary.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).
@@ -30,3 +31,4 @@ pub mod seed;
 pub mod sim;
 pub mod stats;
 pub mod telemetry;
+pub mod tune;

@@ -137,6 +137,10 @@ pub struct Call {
     pub priority: i32,
     /// Calls that must end before this one starts, without duplicates.
     pub deps: Vec<CallIdx>,
+    /// When the call arrives (open-loop load), since the start of the run: it is not
+    /// ready before then, and its queue wait counts from then. `None` arrives at the
+    /// start, as every call of a closed batch does.
+    pub arrival: Option<Duration>,
 }
 
 /// Why a plan could not be built.
@@ -207,6 +211,7 @@ impl PlanBuilder {
             tool,
             priority,
             deps: Vec::new(),
+            arrival: None,
         });
         CallIdx((self.calls.len() - 1) as u32)
     }
@@ -222,6 +227,19 @@ impl PlanBuilder {
         if !deps.contains(&dep) {
             deps.push(dep);
         }
+    }
+
+    /// Holds `call` until `at` after the start of the run: its intended arrival time in
+    /// an open-loop load. The executor releases it then (or when its dependencies end,
+    /// if later) and measures its latency from `at`, so time spent waiting for a slot
+    /// is never hidden.
+    ///
+    /// # Panics
+    ///
+    /// If `call` was not returned by this builder.
+    pub fn arrives_at(&mut self, call: CallIdx, at: Duration) {
+        assert!(call.index() < self.calls.len(), "CallIdx from another PlanBuilder");
+        self.calls[call.index()].arrival = Some(at);
     }
 
     /// The calls added so far, in input order.
@@ -326,12 +344,43 @@ impl Plan {
     ///
     /// If `durations` does not have one entry per call.
     pub fn critical_path(&self, durations: &[Duration]) -> Duration {
+        self.longest_chain(durations, false)
+    }
+
+    /// Whether some call has an [arrival time](Call::arrival) (an open-loop load).
+    pub fn has_arrivals(&self) -> bool {
+        self.calls.iter().any(|c| c.arrival.is_some())
+    }
+
+    /// The longest chain of dependent calls, each starting no sooner than its arrival:
+    /// with arrivals, no schedule can finish sooner than this (the last arrival plus its
+    /// own work, at least). Equal to [`Plan::critical_path`] without arrivals.
+    ///
+    /// # Panics
+    ///
+    /// If `durations` does not have one entry per call.
+    pub fn release_path(&self, durations: &[Duration]) -> Duration {
+        self.longest_chain(durations, true)
+    }
+
+    fn longest_chain(&self, durations: &[Duration], releases: bool) -> Duration {
         assert_eq!(durations.len(), self.calls.len(), "one duration per call");
         let mut finish = vec![Duration::ZERO; self.calls.len()];
         let mut longest = Duration::ZERO;
         for &idx in &self.topo {
             let call = &self.calls[idx.index()];
-            let start = call.deps.iter().map(|d| finish[d.index()]).max().unwrap_or_default();
+            let released = if releases {
+                call.arrival.unwrap_or_default()
+            } else {
+                Duration::ZERO
+            };
+            let start = call
+                .deps
+                .iter()
+                .map(|d| finish[d.index()])
+                .max()
+                .unwrap_or_default()
+                .max(released);
             let end = start + durations[idx.index()];
             finish[idx.index()] = end;
             longest = longest.max(end);
@@ -460,6 +509,21 @@ mod tests {
         let plan = b.build().unwrap();
         let d = [10, 50, 30].map(Duration::from_millis);
         assert_eq!(plan.critical_path(&d), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn the_release_path_starts_each_call_no_sooner_than_its_arrival() {
+        let mut b = chain(2);
+        let t = ToolId(0);
+        let late = b.call("late", t);
+        b.arrives_at(late, Duration::from_millis(100));
+        b.arrives_at(CallIdx(1), Duration::from_millis(50));
+        let plan = b.build().unwrap();
+        let d = [10, 20, 5].map(Duration::from_millis);
+        assert!(plan.has_arrivals());
+        assert_eq!(plan.critical_path(&d), Duration::from_millis(30));
+        // c1 waits for its arrival at 50 ms (after c0's end at 10 ms); `late` ends at 105 ms.
+        assert_eq!(plan.release_path(&d), Duration::from_millis(105));
     }
 
     #[test]

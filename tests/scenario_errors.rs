@@ -330,8 +330,40 @@ fn cases() -> Vec<Case> {
         case(
             "empty scenario",
             "name = \"x\"\n[tools.t]\nlatency = { dist = \"constant\", value = \"1ms\" }\n",
-            "the scenario has no calls (expected [[calls]] or [[generate]])",
+            "the scenario has no calls (expected [[calls]], [[generate]] or [arrivals])",
             1,
+        ),
+        case(
+            "unknown arrival process",
+            &with_tools("[arrivals]\nprocess = \"bursty\"\nrate = 5.0\nduration = \"1s\"\n"),
+            "unknown variant `bursty`, expected `poisson` or `constant`",
+            10,
+        ),
+        case(
+            "arrival rate not positive",
+            &with_tools("[arrivals]\nprocess = \"poisson\"\nrate = -5.0\nduration = \"1s\"\n"),
+            "rate must be a positive, finite number of calls per second, got -5",
+            11,
+        ),
+        case(
+            "arrival mix names an unknown tool",
+            &with_tools("[arrivals]\nprocess = \"constant\"\nrate = 5.0\nduration = \"1s\"\nmix = { llm = 1 }\n"),
+            "mix names unknown tool `llm` (expected one of: search, parse)",
+            13,
+        ),
+        case(
+            "unknown key in arrivals",
+            &with_tools("[arrivals]\nprocess = \"constant\"\nrate = 5.0\nduration = \"1s\"\nburst = 3\n"),
+            "unknown field `burst`",
+            13,
+        ),
+        case(
+            "a call depends on an arriving call",
+            &with_tools(
+                "[[calls]]\nid = \"x\"\ntool = \"parse\"\ndepends_on = [\"arrival1\"]\n[arrivals]\nprocess = \"constant\"\nrate = 5.0\nduration = \"1s\"\n",
+            ),
+            "arrival1",
+            12,
         ),
         case(
             "no tools",

@@ -8,6 +8,7 @@ mod merge;
 mod output;
 mod report;
 mod run;
+mod tune;
 mod validate;
 
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub use compare::CompareArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
+pub use tune::TuneArgs;
 
 /// Exit code of a usage or input error: nothing was run.
 pub const EXIT_INPUT: u8 = 1;
@@ -43,6 +45,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Show a saved run report again, or render it as a self-contained HTML page.
     Report(ReportArgs),
+    /// Run a scenario at each concurrency level and recommend a max_concurrency.
+    Tune(TuneArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -97,6 +101,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Tune(args) => tune::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),

@@ -57,7 +57,8 @@ impl fmt::Display for CallStatus {
 /// # Timing model
 ///
 /// All times are since the start of the run, on the run's clock. `ready` is when the
-/// last dependency ended (the start of the run for a call without any); `start` is when
+/// last dependency ended (the start of the run for a call without any), or the call's
+/// intended [arrival](crate::plan::Call::arrival) if that is later; `start` is when
 /// its first attempt began, so `start - ready` is the queue wait: time spent waiting for
 /// a global or per-tool slot or the rate limit. `end - start` is the service time: every
 /// attempt, and the backoffs between them.

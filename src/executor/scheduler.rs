@@ -1,7 +1,8 @@
 //! The scheduler's state: which calls are ready, which may start, what a finished call
 //! releases. Plain data on the executor's task; no locks, no clock, no futures.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use rand::RngExt;
@@ -88,6 +89,8 @@ pub(super) struct Scheduler<'a, O> {
     outcomes: Vec<CallOutcome<O>>,
     finished: usize,
     worklist: Vec<CallIdx>,
+    /// Calls free to run but for their arrival time (open-loop load), earliest first.
+    held: BinaryHeap<Reverse<(Duration, CallIdx)>>,
 }
 
 impl<'a, O> Scheduler<'a, O> {
@@ -121,14 +124,15 @@ impl<'a, O> Scheduler<'a, O> {
             outcomes: plan.calls().iter().map(|_| CallOutcome::pending()).collect(),
             finished: 0,
             worklist: Vec::new(),
+            held: BinaryHeap::new(),
         }
     }
 
-    /// Marks the calls without dependencies ready.
+    /// Marks the calls without dependencies ready, or holds them until they arrive.
     pub(super) fn start(&mut self, observer: &mut impl Observer) {
         for idx in self.plan.indices() {
             if self.pending_deps[idx.index()] == 0 {
-                self.make_ready(idx, Duration::ZERO, observer);
+                self.release(idx, Duration::ZERO, observer);
             }
         }
     }
@@ -139,6 +143,14 @@ impl<'a, O> Scheduler<'a, O> {
 
     /// Starts everything the limits allow at `now`, appending the work to `steps`.
     pub(super) fn admit(&mut self, now: Duration, steps: &mut Vec<Step>, observer: &mut impl Observer) {
+        while let Some(&Reverse((at, idx))) = self.held.peek()
+            && at <= now
+        {
+            self.held.pop();
+            // Ready at the intended arrival, not at `now`: a late wake-up of the executor
+            // is queueing the call saw, and must show in its latency.
+            self.make_ready(idx, at, observer);
+        }
         // Retries first: they already hold their slots.
         for lane in &mut self.lanes {
             while let Some(&idx) = lane.retries.front() {
@@ -200,13 +212,16 @@ impl<'a, O> Scheduler<'a, O> {
             .map(|(_, i)| i)
     }
 
-    /// When a rate limit next lets waiting work start, if that is what holds it back.
+    /// When waiting work may next start by the clock alone: a rate limit lets it, or a
+    /// held call arrives.
     pub(super) fn next_wake(&self, now: Duration) -> Option<Duration> {
         let global_room = self.global.has_room();
+        let arrival = self.held.peek().map(|Reverse((at, _))| *at);
         self.lanes
             .iter()
             .filter(|l| !l.retries.is_empty() || (global_room && l.slots.has_room() && !l.ready.is_empty()))
             .filter_map(|l| l.rate.map(|r| r.next_start()))
+            .chain(arrival)
             .filter(|&at| at > now)
             .min()
     }
@@ -307,11 +322,20 @@ impl<'a, O> Scheduler<'a, O> {
                         observer.call_ended(dep, &self.outcomes[d]);
                         work.push(dep);
                     }
-                    None => self.make_ready(dep, at, observer),
+                    None => self.release(dep, at, observer),
                 }
             }
         }
         self.worklist = work;
+    }
+
+    /// `idx` may run from `at` on (its dependencies ended): ready now, or held until its
+    /// arrival time.
+    fn release(&mut self, idx: CallIdx, at: Duration, observer: &mut impl Observer) {
+        match self.plan.call(idx).arrival {
+            Some(arrival) if arrival > at => self.held.push(Reverse((arrival, idx))),
+            _ => self.make_ready(idx, at, observer),
+        }
     }
 
     fn make_ready(&mut self, idx: CallIdx, at: Duration, observer: &mut impl Observer) {

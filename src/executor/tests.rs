@@ -106,6 +106,34 @@ fn a_call_starts_when_its_own_dependencies_end_not_in_waves() {
 }
 
 #[test]
+fn a_call_is_held_until_its_arrival_and_its_queue_wait_counts_from_it() {
+    // One slot, 100 ms calls arriving at 0, 50 and 300 ms: the second waits 50 ms for
+    // the slot, and that wait is its queueing delay; the third finds the system idle.
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let ids: Vec<CallIdx> = (0..3).map(|i| b.call(format!("c{i}"), t)).collect();
+    for (&idx, at) in ids.iter().zip([0, 50, 300]) {
+        b.arrives_at(idx, ms(at));
+    }
+    // A dependent of an early call that arrives late waits for its arrival too.
+    let late = b.call("late", t);
+    b.depends_on(late, ids[0]);
+    b.arrives_at(late, ms(500));
+    let plan = b.build().unwrap();
+    let run = run_script(
+        &plan,
+        latencies(&[100, 100, 100, 10]),
+        ExecutorConfig::with_max_concurrency(1),
+    );
+    let ready: Vec<_> = run.calls.iter().map(|c| c.ready).collect();
+    assert_eq!(ready, [Some(ms(0)), Some(ms(50)), Some(ms(300)), Some(ms(500))]);
+    assert_eq!(starts(&run), [Some(ms(0)), Some(ms(100)), Some(ms(300)), Some(ms(500))]);
+    let waits: Vec<_> = run.calls.iter().map(|c| c.queue_wait().unwrap()).collect();
+    assert_eq!(waits, [ms(0), ms(50), ms(0), ms(0)]);
+    assert_eq!(run.wall, ms(510));
+}
+
+#[test]
 fn higher_priority_starts_first_and_ties_keep_input_order() {
     let mut b = PlanBuilder::new();
     let t = b.tool(ToolSpec::io("t"));
@@ -385,16 +413,44 @@ async fn real_time_runs_the_same_semantics() {
     assert!(sixth >= first_end);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_time_holds_a_call_until_its_arrival() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let early = b.call("early", t);
+    let late = b.call("late", t);
+    b.arrives_at(late, ms(15));
+    let plan = b.build().unwrap();
+    let clock = Clock::real();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[1, 1]),
+    };
+    let run = Executor::new(ExecutorConfig::with_max_concurrency(5))
+        .run(&plan, &tool, &clock)
+        .await;
+    // Only orderings, never speeds: the call starts at or after its arrival, and its
+    // queue wait counts from the arrival, not from the start of the run.
+    let late = &run.calls[late.index()];
+    assert_eq!(late.ready, Some(ms(15)));
+    assert!(late.start.unwrap() >= ms(15), "{late:?}");
+    assert!(run.calls[early.index()].start.unwrap() < ms(15));
+}
+
 mod proptests {
     use super::*;
     use proptest::prelude::*;
 
     /// A random DAG: each call may depend on earlier ones; a few tools with optional
-    /// limits; latencies with sub-millisecond parts; some calls failing.
+    /// limits; latencies with sub-millisecond parts; some calls failing; some arriving
+    /// late (open-loop load).
+    /// Tool, priority, dependencies, latency (ns), fails, arrival (ns).
+    type CaseCall = (usize, i32, Vec<usize>, u64, bool, Option<u64>);
+
     #[derive(Debug, Clone)]
     struct Case {
         tools: Vec<Option<usize>>,
-        calls: Vec<(usize, i32, Vec<usize>, u64, bool)>,
+        calls: Vec<CaseCall>,
         limit: usize,
     }
 
@@ -410,6 +466,7 @@ mod proptests {
                         prop::collection::vec(0..i.max(1), 0..3.min(i + 1)),
                         1u64..50_000_000,
                         prop::bool::weighted(0.1),
+                        prop::option::weighted(0.3, 0u64..100_000_000),
                     )
                 })
                 .collect::<Vec<_>>();
@@ -433,8 +490,11 @@ mod proptests {
             .collect();
         let mut behaviours = Vec::new();
         let mut ids = Vec::new();
-        for (i, (tool, prio, deps, nanos, fails)) in case.calls.iter().enumerate() {
+        for (i, (tool, prio, deps, nanos, fails, arrival)) in case.calls.iter().enumerate() {
             let c = b.call_with_priority(format!("c{i}"), tools[*tool], *prio);
+            if let Some(at) = arrival {
+                b.arrives_at(c, Duration::from_nanos(*at));
+            }
             for &d in deps {
                 if d < i {
                     b.depends_on(c, ids[d]);
@@ -489,6 +549,8 @@ mod proptests {
                 let failed_dep = call.deps.iter().any(|d| run.calls[d.index()].status != CallStatus::Ok);
                 prop_assert_eq!(out.status == CallStatus::Skipped, failed_dep, "call {}", i);
                 if let Some(start) = out.start {
+                    let arrival = call.arrival.unwrap_or_default();
+                    prop_assert!(start >= arrival && out.ready >= Some(arrival), "call {} ran before it arrived", i);
                     for d in &call.deps {
                         prop_assert!(run.calls[d.index()].end <= start, "call {} started before dep {:?}", i, d);
                     }

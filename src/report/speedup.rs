@@ -66,6 +66,10 @@ impl SpeedupBound {
         let mut terms = BTreeMap::new();
         terms.insert("max_concurrency".to_string(), total_work / limit as u32);
         terms.insert("critical_path".to_string(), critical_path);
+        if plan.has_arrivals() {
+            // Open-loop load: nothing ends before the last call has arrived and run.
+            terms.insert("arrivals".to_string(), plan.release_path(&durations));
+        }
         let cpu_work: Duration = plan
             .tools()
             .iter()

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::arrivals::{ArrivalProcess, Arrivals};
 use super::error::{ScenarioError, SourceMap};
 use super::model::{
-    DependencyFailure, ExecutorTable, ExpectTable, GenerateTable, HumanDuration, JitterName, LatencyTable,
-    MaxConcurrency, Mode, RetryTable, ScenarioFile, SweepTable, ToolTable,
+    ArrivalsTable, DependencyFailure, ExecutorTable, ExpectTable, GenerateTable, HumanDuration, JitterName,
+    LatencyTable, MaxConcurrency, Mode, ProcessName, RetryTable, ScenarioFile, SweepTable, ToolTable,
 };
 use super::{Expectations, MAX_CALLS, Scenario, Sweep};
 use crate::executor::config::RetryError;
@@ -44,9 +45,13 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
         .transpose()?;
     let counts = generated_counts(&file, map)?;
     let tools = tools(&file.tools.0, &executor, map)?;
-    let (plan, models) = plan(&file, tools, &counts, map)?;
+    let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
     let expect = expectations(&file.expect, map)?;
-    let sweep = file.sweep.as_ref().map(|s| sweep(s, map)).transpose()?;
+    let sweep = file
+        .sweep
+        .as_ref()
+        .map(|s| sweep(s, file.arrivals.is_some(), map))
+        .transpose()?;
     Ok(Scenario {
         name,
         description: file.description,
@@ -57,6 +62,7 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
         cpu_cores,
         expect,
         sweep,
+        arrivals,
     })
 }
 
@@ -231,10 +237,10 @@ fn generated_counts(file: &ScenarioFile, map: &SourceMap) -> Result<Vec<usize>> 
         }
         counts.push(n);
     }
-    if total == 0 {
+    if total == 0 && file.arrivals.is_none() {
         return Err(map.error(
             0..0,
-            "the scenario has no calls (expected [[calls]] or [[generate]])",
+            "the scenario has no calls (expected [[calls]], [[generate]] or [arrivals])",
             "no calls",
         ));
     }
@@ -487,13 +493,14 @@ struct Dep {
     reference: Option<String>,
 }
 
-/// Builds the plan: tools, then `[[calls]]` in order, then each `[[generate]]` block.
+/// Builds the plan: tools, then `[[calls]]` in order, then each `[[generate]]` block,
+/// then the calls of `[arrivals]`.
 fn plan(
     file: &ScenarioFile,
     tools: Vec<Tool<'_>>,
     counts: &[usize],
     map: &SourceMap,
-) -> Result<(Plan, Vec<ToolModel>)> {
+) -> Result<(Plan, Vec<ToolModel>, Option<Arrivals>)> {
     let mut builder = PlanBuilder::new();
     let mut tool_ids = HashMap::with_capacity(tools.len());
     let names: Vec<&str> = tools.iter().map(|t| t.name.get_ref().as_str()).collect();
@@ -545,8 +552,131 @@ fn plan(
     for (call, dep) in edges {
         builder.depends_on(idxs[call as usize], idxs[dep as usize]);
     }
+    // Added after the edges, so no call can depend on an arriving one.
+    let arrivals = match &file.arrivals {
+        Some(table) => {
+            let arrivals = self::arrivals(table, &tools, idxs.len(), map)?;
+            arrivals.add_calls(&mut builder, file.seed);
+            if builder.calls().is_empty() {
+                return Err(map.error(
+                    table.span(),
+                    format!(
+                        "no call arrives in {} at {} calls/s (expected rate × duration of at least 1)",
+                        humantime::format_duration(arrivals.duration),
+                        arrivals.rate_per_s
+                    ),
+                    "no arrivals",
+                ));
+            }
+            Some(arrivals)
+        }
+        None => None,
+    };
     let plan = builder.build().map_err(|err| plan_error(err, &calls, map))?;
-    Ok((plan, models))
+    Ok((plan, models, arrivals))
+}
+
+/// `[arrivals]`, checked; `closed` calls are already in the plan.
+fn arrivals(table: &Spanned<ArrivalsTable>, tools: &Tools<'_, '_>, closed: usize, map: &SourceMap) -> Result<Arrivals> {
+    let a = table.get_ref();
+    let missing = |key: &str, example: &str| {
+        map.error(
+            table.span(),
+            format!("[arrivals] has no `{key}` (expected {key} = {example})"),
+            format!("`{key}` missing"),
+        )
+    };
+    let process = match a.process.as_ref().map(|p| *p.get_ref()) {
+        Some(ProcessName::Poisson) => ArrivalProcess::Poisson,
+        Some(ProcessName::Constant) => ArrivalProcess::Constant,
+        None => return Err(missing("process", "\"poisson\" or \"constant\"")),
+    };
+    let Some(rate) = &a.rate else {
+        return Err(missing("rate", "calls per second, like 50.0"));
+    };
+    let rate_per_s = *rate.get_ref();
+    if !(rate_per_s.is_finite() && rate_per_s > 0.0) {
+        return Err(map.error(
+            rate.span(),
+            format!(
+                "rate must be a positive, finite number of calls per second, got {rate_per_s} (expected e.g. 50.0)"
+            ),
+            "expected calls per second > 0",
+        ));
+    }
+    let Some(duration) = &a.duration else {
+        return Err(missing("duration", "a duration like \"10s\""));
+    };
+    let duration = positive_duration(duration, "duration", map)?;
+    let mix = match &a.mix {
+        None => tools.names.iter().map(|n| (tools.ids[n], 1.0)).collect(),
+        Some(mix) => mix_weights(mix, tools, map)?,
+    };
+    let arrivals = Arrivals {
+        process,
+        rate_per_s,
+        duration,
+        mix,
+        id_prefix: a
+            .id_prefix
+            .as_ref()
+            .map_or_else(|| "arrival".to_string(), |p| p.get_ref().clone()),
+    };
+    // Checked before anything is drawn, like `count` in [[generate]].
+    let expected = arrivals.expected_calls() + closed as f64;
+    if expected > MAX_CALLS as f64 {
+        return Err(map.error(
+            rate.span(),
+            format!("rate × duration brings the scenario to about {expected:.0} calls, above the limit of {MAX_CALLS}"),
+            format!("expected at most {MAX_CALLS} calls in all"),
+        ));
+    }
+    Ok(arrivals)
+}
+
+/// `mix = { search = 3, db = 1 }`: tools and their positive weights.
+fn mix_weights(mix: &Spanned<toml::Table>, tools: &Tools<'_, '_>, map: &SourceMap) -> Result<Vec<(ToolId, f64)>> {
+    if mix.get_ref().is_empty() {
+        return Err(map.error(
+            mix.span(),
+            format!(
+                "mix must name at least one tool (expected e.g. mix = {{ {} = 1 }})",
+                tools.names[0]
+            ),
+            "empty mix",
+        ));
+    }
+    // Keys in file order would need spans per key; the order of the tools is as stable.
+    let mut out = Vec::with_capacity(mix.get_ref().len());
+    for (name, weight) in mix.get_ref() {
+        let Some(&id) = tools.ids.get(name.as_str()) else {
+            return Err(map.error(
+                mix.span(),
+                format!(
+                    "mix names unknown tool `{name}` (expected one of: {})",
+                    tools.names.join(", ")
+                ),
+                "unknown tool in mix",
+            ));
+        };
+        let w = match weight {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            _ => f64::NAN,
+        };
+        if !(w.is_finite() && w > 0.0) {
+            return Err(map.error(
+                mix.span(),
+                format!(
+                    "the weight of `{name}` in mix must be a positive number, got {weight} (expected e.g. {name} = 1)"
+                ),
+                "expected positive weights",
+            ));
+        }
+        out.push((id, w));
+    }
+    out.sort_by_key(|(id, _)| *id);
+    Ok(out)
 }
 
 /// The dependency edges (call, dependency) by index in input order, after checking that
@@ -891,7 +1021,7 @@ fn expectations(t: &ExpectTable, map: &SourceMap) -> Result<Expectations> {
     })
 }
 
-fn sweep(table: &Spanned<SweepTable>, map: &SourceMap) -> Result<Sweep> {
+fn sweep(table: &Spanned<SweepTable>, open_loop: bool, map: &SourceMap) -> Result<Sweep> {
     let s = table.get_ref();
     let Some(limits) = &s.max_concurrency else {
         return Err(map.error(
@@ -912,9 +1042,43 @@ fn sweep(table: &Spanned<SweepTable>, map: &SourceMap) -> Result<Sweep> {
         .iter()
         .map(|n| nonzero_usize(n, "max_concurrency", "expected a positive integer", map))
         .collect::<Result<_>>()?;
+    let mut rates = Vec::new();
+    if let Some(list) = &s.rates {
+        if !open_loop {
+            return Err(map.error(
+                list.span(),
+                "[sweep] rates are arrival rates, but the scenario has no [arrivals] table \
+                 (expected [arrivals] with process, rate and duration, or no rates)",
+                "needs [arrivals]",
+            ));
+        }
+        if list.get_ref().is_empty() {
+            return Err(map.error(
+                list.span(),
+                "rates must not be empty (expected calls per second, like [10.0, 20.0, 40.0])",
+                "expected at least one rate",
+            ));
+        }
+        for r in list.get_ref() {
+            let v = *r.get_ref();
+            if !(v.is_finite() && v > 0.0) {
+                return Err(map.error(
+                    r.span(),
+                    format!(
+                        "a rate must be a positive, finite number of calls per second, got {v} (expected e.g. 20.0)"
+                    ),
+                    "expected calls per second > 0",
+                ));
+            }
+            rates.push(v);
+        }
+        rates.sort_by(f64::total_cmp);
+        rates.dedup();
+    }
     Ok(Sweep {
         max_concurrency,
         slo_p99: s.slo_p99.map(|d| d.0),
+        rates,
     })
 }
 
@@ -1321,5 +1485,103 @@ tool = "parse"
         let at = err.located().unwrap();
         assert_eq!(at.line, 9);
         assert!(at.message.contains(&MAX_CALLS.to_string()), "{err}");
+    }
+
+    const OPEN_LOOP: &str = r#"
+name = "open"
+[tools.fast]
+latency = { dist = "constant", value = "10ms" }
+[tools.slow]
+latency = { dist = "constant", value = "50ms" }
+[[calls]]
+id = "warmup"
+tool = "slow"
+[arrivals]
+process = "constant"
+rate = 20.0
+duration = "1s"
+mix = { fast = 1 }
+id_prefix = "r"
+"#;
+
+    #[test]
+    fn arrivals_add_calls_after_the_others_with_their_arrival_times() {
+        let s = ok(OPEN_LOOP);
+        let calls = s.plan.calls();
+        assert_eq!(calls.len(), 21);
+        assert_eq!((calls[0].id.as_str(), calls[0].arrival), ("warmup", None));
+        assert_eq!(calls[1].id, "r1");
+        assert_eq!(calls[20].arrival, Some(Duration::from_millis(950)));
+        assert!(calls[1..].iter().all(|c| s.plan.tool(c.tool).name == "fast"));
+        let a = s.arrivals.unwrap();
+        assert_eq!((a.process, a.rate_per_s), (ArrivalProcess::Constant, 20.0));
+        // Only [arrivals]: the scenario needs no closed calls.
+        let only = ok(&OPEN_LOOP.replace("[[calls]]\nid = \"warmup\"\ntool = \"slow\"\n", ""));
+        assert_eq!(only.plan.calls().len(), 20);
+    }
+
+    #[test]
+    fn sweep_rates_need_arrivals_and_positive_values() {
+        let with_sweep = |src: &str, rates: &str| format!("{src}[sweep]\nmax_concurrency = [1, 2]\nrates = {rates}\n");
+        let s = ok(&with_sweep(OPEN_LOOP, "[40.0, 10, 20.0]"));
+        assert_eq!(s.sweep.unwrap().rates, [10.0, 20.0, 40.0]);
+        let closed = OPEN_LOOP.split("[arrivals]").next().unwrap();
+        let err = parse(&with_sweep(closed, "[10.0]"), Path::new("s.toml")).unwrap_err();
+        assert!(err.to_string().contains("no [arrivals] table"), "{err}");
+        let err = parse(&with_sweep(OPEN_LOOP, "[10.0, -1.0]"), Path::new("s.toml")).unwrap_err();
+        assert!(err.to_string().contains("got -1"), "{err}");
+        assert_eq!(err.located().unwrap().line, 18);
+    }
+
+    #[test]
+    fn a_new_rate_redraws_the_arrivals_and_keeps_the_rest() {
+        let s = ok(OPEN_LOOP).with_arrival_rate(5.0).unwrap();
+        assert_eq!(s.plan.calls().len(), 6);
+        assert_eq!(s.plan.calls()[0].id, "warmup");
+        assert_eq!(s.plan.calls()[2].arrival, Some(Duration::from_millis(200)));
+        assert_eq!(s.arrivals.as_ref().unwrap().rate_per_s, 5.0);
+        assert!(matches!(
+            ok(OPEN_LOOP).with_arrival_rate(-1.0),
+            Err(super::super::ArrivalsError::Rate(_))
+        ));
+    }
+
+    #[test]
+    fn bad_arrivals_are_located_and_say_what_was_expected() {
+        let cases = [
+            (
+                "rate = 20.0",
+                "rate = 0.0",
+                12,
+                "positive, finite number of calls per second",
+            ),
+            ("mix = { fast = 1 }", "mix = { turbo = 1 }", 14, "unknown tool `turbo`"),
+            (
+                "mix = { fast = 1 }",
+                "mix = { fast = -2 }",
+                14,
+                "must be a positive number",
+            ),
+            ("process = \"constant\"", "process = \"bursty\"", 11, "poisson"),
+            ("duration = \"1s\"", "", 10, "[arrivals] has no `duration`"),
+            ("rate = 20.0", "rate = 1e12", 12, "above the limit"),
+            ("rate = 20.0", "rate = 0.001", 10, "no call arrives"),
+        ];
+        for (from, to, line, needle) in cases {
+            let source = OPEN_LOOP.replace(from, to);
+            let source = if needle == "no call arrives" {
+                // Constant arrivals always bring the one at time zero.
+                source
+                    .replace("[[calls]]\nid = \"warmup\"\ntool = \"slow\"\n", "")
+                    .replace("process = \"constant\"", "process = \"poisson\"")
+            } else {
+                source
+            };
+            let err = parse(&source, Path::new("o.toml")).unwrap_err();
+            let at = err.located().unwrap_or_else(|| panic!("{err}"));
+            assert!(err.to_string().contains(needle), "{to}: {err}");
+            let want = if needle == "no call arrives" { line - 3 } else { line };
+            assert_eq!(at.line, want, "{to}: {err}");
+        }
     }
 }

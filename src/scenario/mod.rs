@@ -58,6 +58,7 @@
 //! assert!(err.to_string().starts_with("x.toml:2:8: "));
 //! ```
 
+pub mod arrivals;
 mod error;
 mod expand;
 mod model;
@@ -68,6 +69,7 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Duration;
 
+pub use arrivals::{ArrivalProcess, Arrivals, ArrivalsError};
 pub use error::{Located, ScenarioError};
 
 use crate::executor::ExecutorConfig;
@@ -110,6 +112,9 @@ pub struct Scenario {
     pub expect: Expectations,
     /// `[sweep]`: what `tune` tries.
     pub sweep: Option<Sweep>,
+    /// `[arrivals]`: an open-loop load, whose calls come after every other call in the
+    /// plan, each with its arrival time.
+    pub arrivals: Option<Arrivals>,
 }
 
 /// `[expect]`: thresholds a run must meet; `None` is not checked.
@@ -132,6 +137,9 @@ pub struct Sweep {
     pub max_concurrency: Vec<NonZeroUsize>,
     /// The p99 the recommended limit must stay under.
     pub slo_p99: Option<Duration>,
+    /// Arrival rates (calls per second, positive, increasing) to sweep at the
+    /// recommended limit; empty when not given. Only with `[arrivals]`.
+    pub rates: Vec<f64>,
 }
 
 /// Reads and checks the scenario file at `path`.

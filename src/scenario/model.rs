@@ -50,6 +50,37 @@ pub(crate) struct ScenarioFile {
     pub(crate) expect: ExpectTable,
     /// Default: no sweep (`tune` then uses its own list).
     pub(crate) sweep: Option<Spanned<SweepTable>>,
+    /// Default: no open-loop load (every call is ready at the start).
+    pub(crate) arrivals: Option<Spanned<ArrivalsTable>>,
+}
+
+/// `[arrivals]`: an open-loop load.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an [arrivals] table like { process = \"poisson\", rate = 50.0, duration = \"10s\" }"
+)]
+pub(crate) struct ArrivalsTable {
+    /// Required: "poisson" or "constant".
+    pub(crate) process: Option<Spanned<ProcessName>>,
+    /// Required: calls per second, positive and finite.
+    pub(crate) rate: Option<Spanned<f64>>,
+    /// Required: calls arrive during this long, from the start of the run.
+    pub(crate) duration: Option<Spanned<HumanDuration>>,
+    /// Tool name to relative weight (positive numbers); default: every tool equally.
+    pub(crate) mix: Option<Spanned<toml::Table>>,
+    /// Arriving calls are `{id_prefix}{i}`, i from 1; default "arrival".
+    pub(crate) id_prefix: Option<Spanned<String>>,
+}
+
+/// `process`.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ProcessName {
+    /// Exponential gaps.
+    Poisson,
+    /// Even gaps.
+    Constant,
 }
 
 /// `[executor]`.
@@ -345,6 +376,9 @@ pub(crate) struct SweepTable {
     pub(crate) max_concurrency: Option<Spanned<Vec<Spanned<i64>>>>,
     /// Default: no SLO.
     pub(crate) slo_p99: Option<HumanDuration>,
+    /// Arrival rates (calls per second) to sweep at the recommended level; needs
+    /// `[arrivals]`. Default: none.
+    pub(crate) rates: Option<Spanned<Vec<Spanned<f64>>>>,
 }
 
 /// A humantime duration string such as "120ms" or "1m 30s".

@@ -1,0 +1,118 @@
+//! The tune JSON contract (DESIGN.md, "Contract: tune JSON") as serde types.
+//!
+//! `schema_version` changes only when a field changes meaning or goes away; the JSON
+//! Schema of each version is committed as `schemas/tune-v1.schema.json`.
+
+use serde::{Deserialize, Serialize};
+
+use super::rates::RateSweepReport;
+
+/// The version of the tune format this build writes.
+pub const TUNE_SCHEMA_VERSION: u32 = 1;
+
+/// A whole `parabench tune`: every level, the fitted model and the recommendation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TuneReport {
+    /// Format version; see [`TUNE_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The scenario's name.
+    pub scenario: String,
+    /// `real` or `virtual`.
+    pub clock: String,
+    /// The seed of every random draw, the same at every level (paired samples).
+    pub seed: u64,
+    /// The parabench version that wrote the report.
+    pub parabench_version: String,
+    /// Calls per run.
+    pub calls: usize,
+    /// The open-loop load, when the scenario has `[arrivals]`.
+    pub arrivals: Option<ArrivalsReport>,
+    /// What the recommendation had to meet.
+    pub criteria: CriteriaReport,
+    /// One per level, in increasing order; level 1 is always there (the baseline).
+    pub levels: Vec<LevelReport>,
+    /// The recommended `max_concurrency`; `null` when no level meets the criteria.
+    pub recommended: Option<usize>,
+    /// Why, in one or two sentences, naming what limits the curve.
+    pub reason: String,
+    /// The USL fitted to the throughputs; `null` when it could not be fitted.
+    pub usl: Option<UslReport>,
+    /// What the fit says (or why there is none), in a sentence.
+    pub usl_note: String,
+    /// With `--rates`: the open-loop load at growing rates, at the recommended level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_sweep: Option<RateSweepReport>,
+}
+
+/// `[arrivals]` as it ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArrivalsReport {
+    /// `poisson` or `constant`.
+    pub process: String,
+    /// Offered load, calls per second.
+    pub rate_per_s: f64,
+    /// How long calls kept arriving.
+    pub duration_s: f64,
+}
+
+/// The recommendation's criteria.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CriteriaReport {
+    /// Share of peak throughput the recommended level must reach, in (0, 1].
+    pub target_share: f64,
+    /// The p99 end-to-end latency it must stay under, if any.
+    pub slo_p99_s: Option<f64>,
+    /// The share of calls that may fail, if bounded.
+    pub max_error_rate: Option<f64>,
+}
+
+/// One concurrency level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelReport {
+    /// The global limit of this run.
+    pub max_concurrency: usize,
+    /// From the start of the run to the end of its last call.
+    pub wall_s: f64,
+    /// Successful calls per second of wall time.
+    pub throughput: f64,
+    /// Wall time at level 1 / wall time here.
+    pub speedup: f64,
+    /// The work–span bound on that speedup at this level.
+    pub speedup_bound: f64,
+    /// speedup / speedup_bound.
+    pub efficiency: f64,
+    /// What sets the bound here: `max_concurrency`, `critical_path`, `cpu_cores`,
+    /// `tool_limit:NAME`, `rate_limit:NAME` or `arrivals`.
+    pub binding: String,
+    /// Median end-to-end latency (queue wait + service), from readiness or arrival.
+    pub p50_s: f64,
+    /// 99th percentile of end-to-end latency.
+    pub p99_s: f64,
+    /// Median queue wait (start − ready).
+    pub queue_p50_s: f64,
+    /// 99th percentile of queue wait.
+    pub queue_p99_s: f64,
+    /// Mean queue wait.
+    pub queue_mean_s: f64,
+    /// Calls that did not succeed (error, timeout, skipped or cancelled).
+    pub errors: usize,
+    /// errors / calls.
+    pub error_rate: f64,
+    /// Attempts beyond the first.
+    pub retries: u64,
+}
+
+/// The Universal Scalability Law fitted to the throughputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UslReport {
+    /// Throughput of one worker, calls per second.
+    pub lambda: f64,
+    /// Contention.
+    pub sigma: f64,
+    /// Coherency.
+    pub kappa: f64,
+    /// N* = √((1−σ)/κ), where the curve peaks; `null` without a retrograde region.
+    pub peak_n: Option<f64>,
+    /// Share of the throughputs' variance the curve explains.
+    pub r_squared: f64,
+}

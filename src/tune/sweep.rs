@@ -1,0 +1,210 @@
+//! Runs a scenario once per concurrency level, on the same seed, and measures each run.
+//!
+//! Every level draws the same per-call latencies, failures and arrival times (paired
+//! samples, see [`crate::seed`]), so levels differ only in concurrency. Level 1 is the
+//! sequential baseline of every speedup and of the work–span bound.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use super::Levels;
+use super::model::LevelReport;
+use crate::clock::{Clock, virtual_runtime};
+use crate::executor::{CallStatus, Executor, RunOutcome, Schedule};
+use crate::harness::{ClockKind, HarnessError, machine_cores};
+use crate::report::SpeedupBound;
+use crate::report::speedup::ratio;
+use crate::scenario::Scenario;
+use crate::sim::SimTool;
+use crate::telemetry::LatencyHistogram;
+
+/// What to sweep, resolved from flags and the scenario.
+#[derive(Clone, Debug)]
+pub struct SweepPlan {
+    /// The levels; 1 is added if missing.
+    pub levels: Levels,
+    /// The clock every level runs on.
+    pub clock: ClockKind,
+    /// The seed of every level.
+    pub seed: u64,
+}
+
+/// Measures `scenario` at each level of `sweep`, calling `progress` after each one.
+///
+/// The sweep tunes the sliding window: a scenario in batch mode is run as a window.
+///
+/// # Errors
+///
+/// [`HarnessError`] when the runtime or the simulated tools cannot start.
+pub fn run(
+    scenario: &Scenario,
+    sweep: &SweepPlan,
+    mut progress: impl FnMut(&LevelReport),
+) -> Result<Vec<LevelReport>, HarnessError> {
+    let runner = Runner::new(scenario, sweep.clock, sweep.seed)?;
+    let levels = sweep.levels.with_baseline();
+    let mut baseline: Option<RunOutcome<()>> = None;
+    let mut reports = Vec::with_capacity(levels.get().len());
+    for &level in levels.get() {
+        let outcome = runner.run(scenario, level)?;
+        let report = match &baseline {
+            Some(base) => measure(scenario, level, &outcome, base, runner.cores),
+            None => {
+                // The first level is 1: the baseline of itself and of every other level.
+                let report = measure(scenario, level, &outcome, &outcome, runner.cores);
+                baseline = Some(outcome);
+                report
+            }
+        };
+        progress(&report);
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// Runs a scenario (or variants of it with the same tools) at one level at a time, on
+/// one runtime.
+pub(super) struct Runner {
+    runtime: tokio::runtime::Runtime,
+    clock: ClockKind,
+    seed: u64,
+    pub(super) cores: NonZeroUsize,
+}
+
+impl Runner {
+    pub(super) fn new(scenario: &Scenario, clock: ClockKind, seed: u64) -> Result<Self, HarnessError> {
+        let cores = cores(scenario, clock);
+        let runtime = match clock {
+            ClockKind::Virtual => virtual_runtime()?,
+            ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cores.get())
+                .enable_all()
+                .build()?,
+        };
+        Ok(Self {
+            runtime,
+            clock,
+            seed,
+            cores,
+        })
+    }
+
+    /// One run of `scenario`'s sliding window at `level`, on a fresh clock.
+    pub(super) fn run(&self, scenario: &Scenario, level: NonZeroUsize) -> Result<RunOutcome<()>, HarnessError> {
+        let clock = match self.clock {
+            ClockKind::Virtual => Clock::simulated(),
+            ClockKind::Real => Clock::real(),
+        };
+        let tool = SimTool::new(
+            &scenario.plan,
+            scenario.models.clone(),
+            self.seed,
+            clock.clone(),
+            self.cores,
+        )?;
+        let mut config = scenario.executor.clone();
+        config.seed = self.seed;
+        config.max_concurrency = level;
+        config.schedule = Schedule::Window;
+        Ok(self
+            .runtime
+            .block_on(Executor::new(config).run(&scenario.plan, &tool, &clock)))
+    }
+}
+
+/// The cores CPU tools get: the scenario's under simulated time, the machine's in real
+/// time (as in `parabench run`).
+pub fn cores(scenario: &Scenario, clock: ClockKind) -> NonZeroUsize {
+    match clock {
+        ClockKind::Virtual => scenario.cpu_cores.unwrap_or_else(machine_cores),
+        ClockKind::Real => machine_cores(),
+    }
+}
+
+/// Latency and queue-wait figures of a run.
+pub(super) struct Latencies {
+    pub(super) latency: LatencyHistogram,
+    pub(super) queue: LatencyHistogram,
+    /// The exact mean queue wait, not the histogram's: queueing theory is checked
+    /// against it.
+    pub(super) queue_mean: Duration,
+}
+
+impl Latencies {
+    pub(super) fn of(run: &RunOutcome<()>) -> Self {
+        let mut latency = LatencyHistogram::new();
+        let mut queue = LatencyHistogram::new();
+        let mut queue_total = Duration::ZERO;
+        for call in &run.calls {
+            if let (Some(wait), Some(service)) = (call.queue_wait(), call.service_time()) {
+                latency.record(wait + service);
+                queue.record(wait);
+                queue_total += wait;
+            }
+        }
+        let queue_mean = queue_total / u32::try_from(queue.len().max(1)).unwrap_or(u32::MAX);
+        Self {
+            latency,
+            queue,
+            queue_mean,
+        }
+    }
+}
+
+/// The `q` quantile in seconds. The histogram records a zero wait as its floor of 1 ns;
+/// that is reported as the zero it was.
+pub(super) fn quantile_s(h: &LatencyHistogram, q: f64) -> f64 {
+    let d = h.quantile(q);
+    if d <= Duration::from_nanos(1) {
+        0.0
+    } else {
+        d.as_secs_f64()
+    }
+}
+
+/// Successful calls per second of wall time.
+pub(super) fn throughput(run: &RunOutcome<()>) -> f64 {
+    if run.wall.is_zero() {
+        0.0
+    } else {
+        run.count(CallStatus::Ok) as f64 / run.wall.as_secs_f64()
+    }
+}
+
+/// The figures of one level.
+fn measure(
+    scenario: &Scenario,
+    level: NonZeroUsize,
+    run: &RunOutcome<()>,
+    baseline: &RunOutcome<()>,
+    cores: NonZeroUsize,
+) -> LevelReport {
+    let Latencies {
+        latency,
+        queue,
+        queue_mean,
+    } = Latencies::of(run);
+    let ok = run.count(CallStatus::Ok);
+    let calls = run.calls.len();
+    let bound = SpeedupBound::new(&scenario.plan, baseline, level.get(), cores.get());
+    let speedup = ratio(baseline.wall, run.wall);
+    let speedup_bound = bound.speedup_bound(baseline.wall);
+    let secs = |d: Duration| d.as_secs_f64();
+    LevelReport {
+        max_concurrency: level.get(),
+        wall_s: secs(run.wall),
+        throughput: throughput(run),
+        speedup,
+        speedup_bound,
+        efficiency: speedup / speedup_bound,
+        binding: bound.binding,
+        p50_s: quantile_s(&latency, 0.5),
+        p99_s: quantile_s(&latency, 0.99),
+        queue_p50_s: quantile_s(&queue, 0.5),
+        queue_p99_s: quantile_s(&queue, 0.99),
+        queue_mean_s: secs(queue_mean),
+        errors: calls - ok,
+        error_rate: (calls - ok) as f64 / calls.max(1) as f64,
+        retries: run.calls.iter().map(|c| u64::from(c.attempts.saturating_sub(1))).sum(),
+    }
+}
