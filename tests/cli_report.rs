@@ -136,3 +136,50 @@ fn an_unwritable_page_is_refused_before_the_run() {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot both write to standard output"), "{stderr}");
 }
+
+#[test]
+fn a_tune_report_of_another_version_is_refused() {
+    let dir = temp_dir("cli-report-tune-bad");
+    let json = dir.join("tune.json");
+    let out = parabench(&[
+        "tune",
+        "scenarios/independent_io.toml",
+        "--clock",
+        "virtual",
+        "--levels",
+        "1,2",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(text(&out).0, 0);
+    let good = std::fs::read_to_string(&json).unwrap();
+    for (name, content, want) in [
+        (
+            "v9.json",
+            good.replacen("\"schema_version\": 1", "\"schema_version\": 9", 1),
+            "tune report schema_version 9 is not supported",
+        ),
+        (
+            "nolevels.json",
+            "{\"schema_version\": 1, \"levels\": [], \"recommended\": null}".to_string(),
+            "not a parabench tune report",
+        ),
+    ] {
+        let path = write(&dir, name, &content);
+        let html = dir.join(format!("{name}.html"));
+        let (code, _, stderr) = text(&parabench(&[
+            "report",
+            path.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ]));
+        assert_eq!(code, 1, "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()), "{name}: {stderr}");
+        assert!(!html.exists(), "{name}");
+    }
+    // Without --html, the tune table again.
+    let (code, stdout, _) = text(&parabench(&["report", json.to_str().unwrap()]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("recommended"), "{stdout}");
+}

@@ -279,3 +279,56 @@ fn a_report_from_before_attempts_were_recorded_draws_one_bar_per_call() {
         Some(started.to_string())
     );
 }
+
+#[test]
+fn the_tune_page_plots_every_level_and_marks_the_recommendation() {
+    let dir = temp_dir("html-tune");
+    let (json, html) = (dir.join("tune.json"), dir.join("tune.html"));
+    let out = parabench(&[
+        "tune",
+        "scenarios/agent_mix.toml",
+        "--clock",
+        "virtual",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let (code, _, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let tune = read_json(&json);
+    let levels = tune["levels"].as_array().unwrap().len();
+    assert!(levels >= 3);
+    let recommended = tune["recommended"].as_u64().expect("agent_mix has a recommendation");
+
+    let dom = browser::dump_dom(&html);
+    assert_rendered_cleanly(&dom);
+    for chart in ["throughput-chart", "p99-chart"] {
+        assert_eq!(
+            browser::attribute(&dom, chart, "data-points"),
+            Some(levels.to_string()),
+            "{chart}: every level is plotted"
+        );
+        assert_eq!(
+            browser::attribute(&dom, chart, "data-recommended-marked"),
+            Some(recommended.to_string()),
+            "{chart}"
+        );
+    }
+    assert_eq!(browser::text_of(&dom, "recommended"), Some(recommended.to_string()));
+    assert!(
+        dom.contains(tune["reason"].as_str().unwrap()),
+        "the reason is in words on the page"
+    );
+
+    // `parabench report` renders the saved tune JSON to the same page.
+    let again = dir.join("again.html");
+    let (code, _, stderr) = text(&parabench(&[
+        "report",
+        json.to_str().unwrap(),
+        "--html",
+        again.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read(&html).unwrap(), std::fs::read(&again).unwrap());
+}

@@ -6,9 +6,9 @@
 //! are drawn on canvas by a small script of our own (`html/run.js`), so ten thousand
 //! calls stay one element each way, not ten thousand.
 //!
-//! The page shell (`html/page.html`) knows nothing of runs: it takes a title, a script
-//! and named JSON blocks. The run page is one script over it; another page (the tune
-//! curve) is another script and its own data over the same shell.
+//! The page shell (`html/page.html`) knows nothing of runs: `page` takes a title, a
+//! script and named JSON blocks. The run page is one script over it; the tune page
+//! (`crate::tune::html`) is another script and its own data over the same shell.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -63,7 +63,7 @@ impl Render for Html {
         let title = format!("parabench · {}", report.scenario);
         let page = page(
             &title,
-            &[COMMON_JS, RUN_JS],
+            RUN_JS,
             &[
                 ("report-data", script_json(report)?),
                 ("page-data", script_json(&derived)?),
@@ -118,9 +118,10 @@ pub fn critical_path(run: &RunReport) -> Vec<usize> {
     path
 }
 
-/// The page shell filled in: `scripts` inlined in order after the data blocks, each
-/// `(id, json)` in a `<script type="application/json">` block the scripts read.
-fn page(title: &str, scripts: &[&str], data: &[(&str, String)]) -> String {
+/// The page shell filled in: the shared helpers and `script` inlined after the data
+/// blocks, each `(id, json)` in a `<script type="application/json">` block the script
+/// reads (with `readData(id)`). Every page of parabench is one of these.
+pub(crate) fn page(title: &str, script: &str, data: &[(&str, String)]) -> String {
     let data_blocks: String = data
         .iter()
         .map(|(id, json)| format!("<script type=\"application/json\" id=\"{id}\">{json}</script>\n"))
@@ -131,7 +132,7 @@ fn page(title: &str, scripts: &[&str], data: &[(&str, String)]) -> String {
             ("TITLE", &escape_html(title)),
             ("STYLE", STYLE),
             ("DATA", &data_blocks),
-            ("SCRIPT", &scripts.join("\n")),
+            ("SCRIPT", &[COMMON_JS, script].join("\n")),
         ],
     )
 }
@@ -163,7 +164,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 
 /// `value` as JSON that is safe inside a `<script>` element: `<` is escaped, so no
 /// string in the report (a call id of `</script>`) can end the element early.
-fn script_json(value: &impl serde::Serialize) -> io::Result<String> {
+pub(crate) fn script_json(value: &impl serde::Serialize) -> io::Result<String> {
     Ok(serde_json::to_string(value)?.replace('<', "\\u003c"))
 }
 
