@@ -332,3 +332,41 @@ fn the_tune_page_plots_every_level_and_marks_the_recommendation() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(std::fs::read(&html).unwrap(), std::fs::read(&again).unwrap());
 }
+
+#[test]
+fn hovering_a_bar_names_its_call() {
+    let dir = temp_dir("html-hover");
+    let (_, html) = run_with_html(&dir, "scenarios/independent_io.toml");
+    // Hover where the page says a time and a row are, as a reader's pointer would.
+    let hover = r#"<script>
+(function () {
+  function hover(mode, row, t) {
+    const c = document.querySelector('#timeline-' + mode + ' canvas');
+    const d = c.dataset, box = c.getBoundingClientRect();
+    const x = box.left + Number(d.x0) + (t / Number(d.horizon)) * (Number(d.x1) - Number(d.x0));
+    const y = box.top + Number(d.top) + (row + 0.5) * Number(d.rowHeight);
+    c.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
+    const tip = document.getElementById('tooltip');
+    return tip.hidden ? '(hidden)' : tip.textContent;
+  }
+  const out = document.createElement('pre');
+  out.id = 'hover-results';
+  out.textContent = [hover('parallel', 0, 0.05), hover('parallel', 0, 0.15), hover('sequential', 0, 1.05)].join('\n');
+  document.body.appendChild(out);
+})();
+</script></body>"#;
+    let page = std::fs::read_to_string(&html).unwrap().replacen("</body>", hover, 1);
+    let scripted = dir.join("hover.html");
+    std::fs::write(&scripted, page).unwrap();
+    let dom = browser::dump_dom(&scripted);
+    assert_rendered_cleanly(&dom);
+    let results = browser::text_of(&dom, "hover-results").unwrap();
+    let lines: Vec<&str> = results.lines().collect();
+    // 20 calls of 100 ms, 5 at a time: slot 1 runs call1, then call6; one at a time,
+    // call11 runs from 1.0 s to 1.1 s.
+    assert!(lines[0].starts_with("call1 · api · ok"), "{results}");
+    assert!(lines[1].starts_with("call6 · api · ok"), "{results}");
+    assert!(lines[2].starts_with("call11 · api · ok"), "{results}");
+    assert!(lines[2].contains("attempt 1: 1.000 s → 1.100 s"), "{results}");
+    assert!(lines[2].contains("depends on: nothing"), "{results}");
+}

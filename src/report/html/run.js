@@ -376,6 +376,8 @@
           previous = { x: x(call.end_s), y: y + rowHeight / 2 };
         }
         drawTimeAxis(ctx, x0, x1, top + rows.length * rowHeight + 2, top, horizon, 'time since the run started');
+        // Where things are, for anyone scripting the page (the browser test hovers with it).
+        Object.assign(canvas.dataset, { x0, x1, top, rowHeight, horizon, rows: rows.length });
 
         geometry = {
           hit(event) {
