@@ -17,6 +17,7 @@
   // `#rows=tool` opens the page with one row per tool (a link can keep the choice).
   const state = { rows: /rows=tool/.test(window.location.hash) ? 'tool' : 'slot' };
   const figures = [];
+  let labelWidth = null;
 
   const callCount = runs.reduce((n, r) => n + r.calls.length, 0);
   const sequential = runs.find((r) => r.mode === 'sequential');
@@ -263,14 +264,22 @@
       }
     }
     if (unstarted.length) {
-      rows.push({ label: 'never ran', calls: unstarted.sort((a, b) => calls[a].end_s - calls[b].end_s), first: true,
+      rows.push({ label: `never ran (${unstarted.length})`, calls: unstarted.sort((a, b) => calls[a].end_s - calls[b].end_s), first: true,
         markers: true });
     }
     return rows;
   }
 
+  /** Room for the widest row label; one width for every chart, so their time axes line up. */
   function gutterWidth(width) {
-    return width < 900 ? 74 : 104;
+    if (labelWidth === null) {
+      const measure = document.createElement('canvas').getContext('2d');
+      measure.font = FONT;
+      const labels = runs.flatMap((r) => Object.keys(r.tools).map((t) => (t.length > 16 ? t.slice(0, 15) + '…' : t))
+        .concat([`slot ${r.max_concurrency}`, `never ran (${r.calls.length})`, String(r.calls.length)]));
+      labelWidth = Math.max(...labels.map((t) => measure.measureText(t).width));
+    }
+    return Math.round(Math.min(width * 0.25, Math.max(48, labelWidth + 12)));
   }
 
   function makeTimeline(canvas, run, critical) {
@@ -303,6 +312,8 @@
         let segments = 0;
         let markers = 0;
 
+        // The axis and its grid first, so bars cover the grid lines.
+        drawTimeAxis(ctx, x0, x1, top + rows.length * rowHeight + 2, top, horizon, 'time since the run started');
         ctx.fillStyle = MUTED;
         ctx.textAlign = 'right';
         ctx.textBaseline = 'middle';
@@ -315,7 +326,7 @@
             ctx.fillStyle = MUTED;
           }
           if (row.label && (state.rows === 'tool' || row.markers || r % labelEvery === 0)) {
-            ctx.fillText(row.label.length > 14 ? row.label.slice(0, 13) + '…' : row.label, x0 - 6, y + rowHeight / 2);
+            ctx.fillText(row.label.length > 16 ? row.label.slice(0, 15) + '…' : row.label, x0 - 6, y + rowHeight / 2);
           }
           for (const i of row.calls) {
             const call = run.calls[i];
@@ -375,7 +386,6 @@
           }
           previous = { x: x(call.end_s), y: y + rowHeight / 2 };
         }
-        drawTimeAxis(ctx, x0, x1, top + rows.length * rowHeight + 2, top, horizon, 'time since the run started');
         // Where things are, for anyone scripting the page (the browser test hovers with it).
         Object.assign(canvas.dataset, { x0, x1, top, rowHeight, horizon, rows: rows.length });
 
@@ -402,9 +412,7 @@
               }
             }
             for (let k = found; k >= 0 && k >= found - 2; k -= 1) {
-              const call = run.calls[list[k]];
-              const end = rows[r].markers ? call.end_s : call.end_s;
-              if (t <= end + slack) return list[k];
+              if (t <= run.calls[list[k]].end_s + slack) return list[k];
             }
             return null;
           },
