@@ -135,6 +135,11 @@ fn an_unwritable_page_is_refused_before_the_run() {
     let (code, _, stderr) = text(&parabench(&["run", "--clock", "virtual", "--json", "-", "--html", "-"]));
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot both write to standard output"), "{stderr}");
+    // `--html -` alone: the page on stdout, the table on stderr.
+    let (code, stdout, stderr) = text(&parabench(&["run", "--clock", "virtual", "--html", "-"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("<!DOCTYPE html>") && stdout.trim_end().ends_with("</html>"));
+    assert!(stderr.contains("speedup 5.00×"), "{stderr}");
 }
 
 #[test]

@@ -370,3 +370,48 @@ fn hovering_a_bar_names_its_call() {
     assert!(lines[2].contains("attempt 1: 1.000 s → 1.100 s"), "{results}");
     assert!(lines[2].contains("depends on: nothing"), "{results}");
 }
+
+#[test]
+fn a_large_run_is_drawn_whole_on_canvas_and_the_page_says_so() {
+    let dir = temp_dir("html-large");
+    let scenario = common::write(
+        &dir,
+        "large.toml",
+        r#"
+name = "large"
+seed = 3
+[executor]
+max_concurrency = 20
+[executor.retry]
+max_attempts = 3
+initial_backoff = "10ms"
+[tools.api]
+latency = { dist = "exponential", mean = "50ms" }
+failure_rate = 0.1
+max_concurrency = 12
+[[generate]]
+tool = "api"
+count = 3000
+"#,
+    );
+    let (json, html) = run_with_html(&dir, scenario.to_str().unwrap());
+    let report = read_json(&json);
+    let attempts: u64 = report["runs"].as_array().unwrap().iter().map(attempts).sum();
+    let bytes = std::fs::metadata(&html).unwrap().len();
+    let dom = browser::dump_dom(&html);
+    assert_rendered_cleanly(&dom);
+    assert_eq!(
+        browser::attribute(&dom, "page", "data-attempt-segments"),
+        Some(attempts.to_string())
+    );
+    let note = browser::text_of(&dom, "scale-note").expect("the page says how it draws this many calls");
+    assert!(
+        note.contains("6,000 calls in all runs") && note.contains("canvas"),
+        "{note}"
+    );
+    // A figure to read, not a limit to assert: the machine is shared.
+    eprintln!(
+        "6,000 calls: {bytes} bytes, drawn by the page in {} ms",
+        browser::attribute(&dom, "page", "data-render-ms").unwrap()
+    );
+}

@@ -41,7 +41,7 @@
   page.append(controls());
   if (callCount > 2000) {
     page.append(el('p', { class: 'warning', id: 'scale-note' },
-      `${callCount.toLocaleString('en')} calls: too many for one element each, so the timelines and charts ` +
+      `${callCount.toLocaleString('en')} calls in all runs: too many for one element each, so the timelines and charts ` +
       'are drawn on canvas. Attempts shorter than a pixel are drawn one pixel wide and merge into bands; hover ' +
       'still finds each call.'));
   }
