@@ -5,6 +5,7 @@ mod common;
 
 use parabench::harness::{self, ClockKind, RunRequest};
 use parabench::report::json::Json;
+use parabench::report::model::AttemptOutcome;
 use parabench::report::{Render, Report};
 
 fn run_virtual(path: &std::path::Path) -> Report {
@@ -100,4 +101,42 @@ fn every_scenario_report_matches_the_committed_schema() {
         let report = serde_json::to_value(run_virtual(&path)).unwrap();
         common::assert_matches_schema("report-v1.schema.json", &report);
     }
+}
+
+#[test]
+fn every_attempt_is_recorded_inside_its_call_and_the_gaps_are_backoffs() {
+    for path in common::scenario_files() {
+        for run in run_virtual(&path).runs {
+            for call in &run.calls {
+                let at = format!("{}: {} {}", path.display(), run.mode.as_str(), call.id);
+                assert_eq!(call.attempt_spans.len() as u32, call.attempts, "{at}");
+                let Some(start) = call.start_s else {
+                    assert!(call.attempt_spans.is_empty(), "{at}");
+                    continue;
+                };
+                let first = call.attempt_spans.first().expect("a started call made an attempt");
+                assert_eq!(first.start_s, start, "{at}");
+                let mut previous_end = start;
+                for span in &call.attempt_spans {
+                    assert!(
+                        previous_end <= span.start_s && span.start_s <= span.end_s,
+                        "{at}: {span:?}"
+                    );
+                    previous_end = span.end_s;
+                }
+                assert!(previous_end <= call.end_s, "{at}");
+            }
+        }
+    }
+    let report = run_virtual(&common::root().join("scenarios/partial_failure.toml"));
+    let retried = report.runs[1]
+        .calls
+        .iter()
+        .find(|c| c.attempts > 1)
+        .expect("a retried call");
+    let [first, second, ..] = &retried.attempt_spans[..] else {
+        panic!("two attempts")
+    };
+    assert_ne!(first.outcome, AttemptOutcome::Ok, "only a failed attempt is retried");
+    assert!(second.start_s > first.end_s, "a backoff separates the attempts");
 }

@@ -7,6 +7,7 @@ mod diagnostic;
 mod list;
 mod merge;
 mod output;
+mod report;
 mod run;
 mod tune;
 mod validate;
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use bench_check::BenchCheckArgs;
 pub use compare::CompareArgs;
+pub use report::ReportArgs;
 pub use run::RunArgs;
 pub use tune::TuneArgs;
 
@@ -44,6 +46,8 @@ pub enum Command {
     /// Compare two run reports; exit 2 when a figure regressed beyond the threshold and
     /// beyond noise.
     Compare(CompareArgs),
+    /// Show a saved run report again, or render it as a self-contained HTML page.
+    Report(ReportArgs),
     /// Run a scenario at each concurrency level and recommend a max_concurrency.
     Tune(TuneArgs),
     /// Check scenario files without running them.
@@ -101,6 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),

@@ -8,6 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::Output;
+use super::report::{is_stdout, write_html};
 use super::{ClockArg, EXIT_EXPECTATION, EXIT_INPUT, ModeArg, diagnostic};
 use crate::executor::{CallOutcome, Observer};
 use crate::harness::{self, ClockKind, Modes, Repeat, RunRequest};
@@ -48,6 +49,10 @@ pub struct RunArgs {
     /// standard error).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Writes a self-contained HTML page to FILE: the summary, each run's timeline,
+    /// calls in flight against the limits, per-tool latency.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Writes the HDR histograms (per mode, tool, service time and queue wait) to FILE as
     /// an HdrHistogram interval log.
     #[arg(long, value_name = "FILE")]
@@ -115,11 +120,19 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    if is_stdout(args.json.as_deref()) && is_stdout(args.html.as_deref()) {
+        eprintln!("error: --json - and --html - cannot both write to standard output");
+        return EXIT_INPUT;
+    }
     let output = match prepare(args.json.as_deref(), "JSON report") {
         Ok(o) => o,
         Err(code) => return code,
     };
     let hlog = match prepare(args.hlog.as_deref(), "interval log") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let html = match prepare(args.html.as_deref(), "HTML report") {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -151,7 +164,12 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let code = write_reports(&report, output, hlog, args.check, telemetry.as_ref());
+    let outputs = Outputs {
+        json: output,
+        hlog,
+        html,
+    };
+    let code = write_reports(&report, outputs, args.check, telemetry.as_ref());
     if let Some(t) = telemetry {
         finish_telemetry(t, Some(&report));
     }
@@ -211,21 +229,28 @@ fn finish_telemetry(telemetry: Telemetry, report: Option<&Report>) {
     }
 }
 
-/// Prints the table and writes the report files; returns the exit code.
-fn write_reports(
-    report: &Report,
-    output: Option<Output>,
+/// The report files asked for, opened before the run.
+struct Outputs {
+    json: Option<Output>,
     hlog: Option<Output>,
-    check: bool,
-    telemetry: Option<&Telemetry>,
-) -> u8 {
+    html: Option<Output>,
+}
+
+/// Prints the table and writes the report files; returns the exit code.
+fn write_reports(report: &Report, outputs: Outputs, check: bool, telemetry: Option<&Telemetry>) -> u8 {
+    let Outputs {
+        json: output,
+        hlog,
+        html,
+    } = outputs;
     let span = tracing::info_span!("write_reports");
     if let Some(t) = telemetry {
         let _ = span.set_parent(t.context().clone());
     }
     let _entered = span.enter();
 
-    let table_to_stderr = output.as_ref().is_some_and(Output::is_stdout);
+    let table_to_stderr =
+        output.as_ref().is_some_and(Output::is_stdout) || html.as_ref().is_some_and(Output::is_stdout);
     let mut table = Vec::new();
     let _ = Terminal.render(report, &mut table);
     let _ = if table_to_stderr {
@@ -250,6 +275,12 @@ fn write_reports(
             eprintln!("error: cannot write the interval log: {e}");
             return EXIT_INPUT;
         }
+    }
+    if let Some(html) = html
+        && let Err(e) = write_html(report, html)
+    {
+        eprintln!("error: cannot write the HTML report: {e}");
+        return EXIT_INPUT;
     }
     let failures = failures(report, check);
     for failure in &failures {

@@ -59,6 +59,10 @@ pub struct TuneArgs {
     /// Writes an SVG chart of throughput and p99 against the level to FILE.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Writes a self-contained HTML page to FILE: throughput and p99 by level, the USL
+    /// fit, the SLO and the recommended level with its reason.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -146,17 +150,25 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             format!("error: cannot write the {what} to {}: {e}", path.display())
         })
     };
-    let (json, svg) = match (prepare(&args.json, "tune JSON"), prepare(&args.svg, "SVG chart")) {
-        (Ok(json), Ok(svg)) => (json, svg),
-        (Err(e), _) | (_, Err(e)) => {
+    let to_stdout = [&args.json, &args.svg, &args.html]
+        .iter()
+        .filter(|p| p.as_deref() == Some(Path::new("-")))
+        .count();
+    if to_stdout > 1 {
+        eprintln!("error: only one of --json -, --svg - and --html - can write to standard output");
+        return EXIT_INPUT;
+    }
+    let (json, svg, html) = match (
+        prepare(&args.json, "tune JSON"),
+        prepare(&args.svg, "SVG chart"),
+        prepare(&args.html, "HTML report"),
+    ) {
+        (Ok(json), Ok(svg), Ok(html)) => (json, svg, html),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             eprintln!("{e}");
             return EXIT_INPUT;
         }
     };
-    if svg.as_ref().is_some_and(Output::is_stdout) && json.as_ref().is_some_and(Output::is_stdout) {
-        eprintln!("error: --json - and --svg - cannot both write to standard output");
-        return EXIT_INPUT;
-    }
     if args.rates.is_some() && scenario.arrivals.is_none() {
         eprintln!(
             "error: {}: --rates needs an open-loop scenario, but it has no [arrivals] table \
@@ -191,7 +203,9 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
     };
     let mut table = Vec::new();
     let _ = terminal::render(&report, &mut table);
-    let stdout_taken = [&json, &svg].iter().any(|o| o.as_ref().is_some_and(Output::is_stdout));
+    let stdout_taken = [&json, &svg, &html]
+        .iter()
+        .any(|o| o.as_ref().is_some_and(Output::is_stdout));
     let _ = if stdout_taken {
         std::io::stderr().write_all(&table)
     } else {
@@ -209,6 +223,14 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             .and_then(|svg| out.commit(svg.as_bytes()).map_err(|e| e.to_string()));
         if let Err(e) = written {
             eprintln!("error: cannot write the SVG chart: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    if let Some(out) = html {
+        let mut page = Vec::new();
+        let written = tune::html::render(&report, &mut page).and_then(|()| out.commit(&page));
+        if let Err(e) = written {
+            eprintln!("error: cannot write the HTML report: {e}");
             return EXIT_INPUT;
         }
     }

@@ -1,9 +1,10 @@
 //! Reports: the speedup against its bound, percentiles, expectations, and their
-//! renderings (terminal table, JSON); the per-scenario speedup summary of the benches
-//! (JSON, Markdown) and the regressions between two bench runs.
+//! renderings (terminal table, JSON, a self-contained HTML page); the per-scenario speedup
+//! summary of the benches (JSON, Markdown) and the regressions between two bench runs.
 
 pub mod expect;
 pub mod figure;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;

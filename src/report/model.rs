@@ -4,12 +4,13 @@
 //! Schema of each version is committed under `schemas/`.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use super::figure::{Better, Figure, FigureKey, figures};
-use crate::executor::{CallStatus, RunOutcome};
+use crate::executor::{AttemptEnd, CallStatus, RunOutcome};
 use crate::plan::Plan;
 use crate::telemetry::{LatencyHistogram, ToolHistograms};
 
@@ -217,6 +218,46 @@ pub struct CallReport {
     /// For a skipped call, the id of the failed call that caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Each attempt, in order: `attempts` entries. The gap between two is the backoff;
+    /// the call holds its slot through it. Empty for a call that never started, and in
+    /// reports written before attempts were recorded.
+    #[serde(default)]
+    pub attempt_spans: Vec<AttemptSpan>,
+}
+
+/// One attempt of a call. Times are seconds from the start of the run, on its clock.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttemptSpan {
+    /// When the attempt started.
+    pub start_s: f64,
+    /// When it ended, or when the deadline cut it.
+    pub end_s: f64,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+}
+
+/// How one attempt ended: as [`AttemptEnd`], or cut by the run's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptOutcome {
+    /// It returned a result.
+    Ok,
+    /// It returned an error.
+    Error,
+    /// It ran past its timeout.
+    Timeout,
+    /// The deadline passed while it ran.
+    Cancelled,
+}
+
+impl From<AttemptEnd> for AttemptOutcome {
+    fn from(end: AttemptEnd) -> Self {
+        match end {
+            AttemptEnd::Ok => AttemptOutcome::Ok,
+            AttemptEnd::Error => AttemptOutcome::Error,
+            AttemptEnd::Timeout => AttemptOutcome::Timeout,
+        }
+    }
 }
 
 /// Latency percentiles in seconds.
@@ -273,6 +314,12 @@ pub struct ToolStats {
     pub max_s: f64,
     /// 99th percentile of queue wait (start − ready).
     pub queue_p99_s: f64,
+    /// The tool's own limit on calls in flight, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<usize>,
+    /// The tool's rate limit in attempt starts per second, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_s: Option<f64>,
 }
 
 /// One expectation of the scenario, checked.
@@ -301,6 +348,8 @@ impl RunReport {
             .iter()
             .map(|t| ToolStats {
                 kind: t.kind.to_string(),
+                max_concurrency: t.max_concurrency.map(NonZeroUsize::get),
+                rate_limit_per_s: t.rate_limit_per_s,
                 ..ToolStats::default()
             })
             .collect();
@@ -333,6 +382,7 @@ impl RunReport {
                 end_s: secs(out.end),
                 error: out.error.as_ref().map(ToString::to_string),
                 cause: out.cause.map(|c| plan.call(c).id.clone()),
+                attempt_spans: Vec::new(),
             });
         }
         for (t, stats) in tools.iter_mut().enumerate() {
@@ -362,5 +412,19 @@ impl RunReport {
     /// Calls in this run.
     pub fn call_count(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Attaches each call's attempts, as recorded while the run ran, one list per call
+    /// in input order.
+    ///
+    /// # Panics
+    ///
+    /// When `spans` does not hold one list per call.
+    pub fn with_attempt_spans(mut self, spans: Vec<Vec<AttemptSpan>>) -> Self {
+        assert_eq!(spans.len(), self.calls.len(), "one list of attempts per call");
+        for (call, spans) in self.calls.iter_mut().zip(spans) {
+            call.attempt_spans = spans;
+        }
+        self
     }
 }

@@ -38,6 +38,7 @@
 //! ```
 
 pub mod chart;
+pub mod html;
 pub mod levels;
 pub mod model;
 pub mod rates;

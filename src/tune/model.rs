@@ -116,3 +116,63 @@ pub struct UslReport {
     /// Share of the throughputs' variance the curve explains.
     pub r_squared: f64,
 }
+
+/// Why a JSON value is not a tune report this build reads.
+#[derive(Debug, thiserror::Error)]
+pub enum TuneReadError {
+    /// A tune report of a format version this build does not know.
+    #[error("tune report schema_version {found} is not supported (this parabench reads version {TUNE_SCHEMA_VERSION})")]
+    UnknownVersion {
+        /// The version in the file.
+        found: u64,
+    },
+    /// Not the shape of a tune report.
+    #[error("not a parabench tune report: {0}; expected JSON as written by `parabench tune --json`")]
+    NotATuneReport(String),
+}
+
+impl TuneReport {
+    /// Whether `value` looks like a tune report (rather than a run or compare report),
+    /// whatever its version.
+    pub fn is_tune_json(value: &serde_json::Value) -> bool {
+        value.get("levels").is_some() && value.get("recommended").is_some()
+    }
+
+    /// Reads a tune report from parsed JSON, refusing versions other than
+    /// [`TUNE_SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    ///
+    /// [`TuneReadError`] when it is not a tune report of this version.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, TuneReadError> {
+        match value.get("schema_version").map(serde_json::Value::as_u64) {
+            Some(Some(v)) if v == u64::from(TUNE_SCHEMA_VERSION) => {}
+            Some(Some(found)) => return Err(TuneReadError::UnknownVersion { found }),
+            _ => return Err(TuneReadError::NotATuneReport("no numeric schema_version".into())),
+        }
+        serde_json::from_value(value).map_err(|e| TuneReadError::NotATuneReport(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tune_reports_of_this_version_are_read() {
+        let other = serde_json::json!({"schema_version": 2, "levels": [], "recommended": null});
+        assert!(TuneReport::is_tune_json(&other));
+        let err = TuneReport::from_json(other).unwrap_err().to_string();
+        assert!(err.contains("schema_version 2 is not supported"), "{err}");
+        let err = TuneReport::from_json(serde_json::json!({"schema_version": 1, "levels": [], "recommended": 4}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing field") && err.contains("parabench tune --json"),
+            "{err}"
+        );
+        assert!(!TuneReport::is_tune_json(
+            &serde_json::json!({"schema_version": 1, "runs": []})
+        ));
+    }
+}

@@ -3,7 +3,11 @@
 //!
 //! This is the library form of `parabench run`; benches and `tune` use it too.
 
+mod attempt_log;
+
 use std::num::NonZeroUsize;
+
+use attempt_log::AttemptLog;
 
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{Executor, ExecutorConfig, Observer, RunOutcome, Schedule};
@@ -145,22 +149,20 @@ pub fn run_observed<B: Observer>(
     };
 
     let mut outcomes: Vec<(RunMode, RunOutcome<()>)> = Vec::with_capacity(runs.len());
+    let mut reports: Vec<RunReport> = Vec::with_capacity(runs.len());
     for (mode, config) in runs {
         let clock = match request.clock {
             ClockKind::Virtual => Clock::simulated(),
             ClockKind::Real => Clock::real(),
         };
         let tool = SimTool::new(&scenario.plan, scenario.models.clone(), seed, clock.clone(), cores)?;
-        let mut obs = observer(mode);
+        let mut obs = (AttemptLog::new(scenario.plan.calls().len()), observer(mode));
         let executor = Executor::new(config);
         let outcome = runtime.block_on(executor.run_observed(&scenario.plan, &tool, &clock, &mut obs));
+        reports.push(RunReport::new(&scenario.plan, mode, &outcome).with_attempt_spans(obs.0.into_spans()));
         outcomes.push((mode, outcome));
     }
 
-    let reports: Vec<RunReport> = outcomes
-        .iter()
-        .map(|(mode, outcome)| RunReport::new(&scenario.plan, *mode, outcome))
-        .collect();
     let (speedup, bound) = match outcomes.as_slice() {
         [(RunMode::Sequential, seq), (_, par)] => {
             let limit = effective_limit(&parallel);

@@ -1,0 +1,582 @@
+// The run page: what the speedup is and why, each run's schedule as a timeline, calls in
+// flight against the limits, and each tool's latency. Reads the embedded report.
+'use strict';
+
+(function runPage() {
+  const started = performance.now();
+  const page = document.getElementById('page');
+  const report = readData('report-data');
+  const derived = readData('page-data');
+  const runs = report.runs;
+  // One time axis for every run, so the parallel run is visibly shorter.
+  const horizon = Math.max(
+    1e-9,
+    ...runs.map((r) => r.wall_s),
+    ...runs.flatMap((r) => r.calls.map((c) => c.end_s)),
+  );
+  // `#rows=tool` opens the page with one row per tool (a link can keep the choice).
+  const state = { rows: /rows=tool/.test(window.location.hash) ? 'tool' : 'slot' };
+  const figures = [];
+  let labelWidth = null;
+
+  const callCount = runs.reduce((n, r) => n + r.calls.length, 0);
+  const sequential = runs.find((r) => r.mode === 'sequential');
+  const parallel = runs.find((r) => r.mode !== 'sequential');
+
+  page.append(
+    el('h1', {}, report.scenario),
+    el('p', { class: 'sub' },
+      `seed ${report.seed} · ${report.clock} clock · ${runs[0].calls.length} calls per run · ` +
+      `parabench ${report.parabench_version || ''}` +
+      (report.repetitions && report.repetitions.length > 1
+        ? ` · repetition 1 of ${report.repetitions.length} shown` : '')),
+  );
+  page.append(summary());
+  page.append(el('h2', {}, 'Schedule'));
+  page.append(el('p', { class: 'note' },
+    'Each bar is one attempt of a call, coloured by how it ended; a line joins the attempts of a call across ' +
+    'its backoff (the call keeps its slot). The blue strip above a bar is the time the call waited for a slot ' +
+    'after its dependencies ended. Black outlines mark the critical path: the dependency chain that ended the ' +
+    'run. Hover over a bar for the call. Both runs share one time axis.'));
+  page.append(controls());
+  if (callCount > 2000) {
+    page.append(el('p', { class: 'warning', id: 'scale-note' },
+      `${callCount.toLocaleString('en')} calls in all runs: too many for one element each, so the timelines and charts ` +
+      'are drawn on canvas. Attempts shorter than a pixel are drawn one pixel wide and merge into bands; hover ' +
+      'still finds each call.'));
+  }
+  runs.forEach((run, i) => page.append(timelineSection(run, i)));
+  page.append(el('h2', {}, 'Calls in flight'));
+  page.append(el('p', { class: 'note' },
+    'Calls holding a slot (backoffs included) over time, for the run and for each tool, against the global ' +
+    'limit and each tool\'s own limit (dashed). A line that stays on its limit while calls queue shows the ' +
+    'limit that held the run back.'));
+  runs.forEach((run) => page.append(inflightSection(run)));
+  page.append(toolTable());
+  drawAll();
+  onResize(drawAll);
+
+  page.setAttribute('data-attempts-in-report', String(runs.reduce(
+    (n, r) => n + r.calls.reduce((m, c) => m + c.attempts, 0), 0)));
+  page.setAttribute('data-resource-requests', String(performance.getEntriesByType('resource').length));
+  page.setAttribute('data-render-ms', (performance.now() - started).toFixed(1));
+  page.setAttribute('data-rendered', 'true');
+
+  function drawAll() {
+    let segments = 0;
+    let markers = 0;
+    for (const f of figures) {
+      const drawn = f.draw();
+      segments += drawn.segments || 0;
+      markers += drawn.markers || 0;
+    }
+    page.setAttribute('data-attempt-segments', String(segments));
+    page.setAttribute('data-markers', String(markers));
+  }
+
+  // ---- summary ---------------------------------------------------------------------
+
+  function card(label, value, detail, attrs) {
+    return el('div', { class: 'card' },
+      el('div', { class: 'label' }, label),
+      el('div', Object.assign({ class: 'value' }, attrs || {}), value),
+      detail ? el('div', { class: 'detail' }, detail) : null);
+  }
+
+  function modeLabel(run) {
+    return `${run.mode} ×${run.max_concurrency}`;
+  }
+
+  function bindingWords(binding) {
+    if (!binding) return 'unknown';
+    if (binding === 'max_concurrency') return 'the concurrency limit';
+    if (binding === 'critical_path') return 'the longest dependency chain';
+    if (binding === 'cpu_cores') return 'the CPU cores';
+    if (binding.startsWith('tool_limit:')) return `the own limit of tool ${binding.slice(11)}`;
+    if (binding.startsWith('rate_limit:')) return `the rate limit of tool ${binding.slice(11)}`;
+    return binding;
+  }
+
+  function summary() {
+    const section = el('section', { id: 'summary' });
+    const cards = el('div', { class: 'cards' });
+    for (const run of runs) {
+      cards.append(card(`${run.mode} wall`, fmtSecs(run.wall_s),
+        `×${run.max_concurrency} · ${(run.success_rate * 100).toFixed(1)} % ok`,
+        { 'data-wall-s': run.wall_s, id: `wall-${run.mode}` }));
+    }
+    const hasSpeedup = typeof report.speedup === 'number';
+    if (hasSpeedup) {
+      cards.append(card('speedup', report.speedup.toFixed(2) + '×', 'sequential wall ÷ parallel wall',
+        { id: 'speedup', 'data-value': report.speedup }));
+      if (typeof report.speedup_bound === 'number') {
+        cards.append(card('bound', report.speedup_bound.toFixed(2) + '×',
+          'set by ' + bindingWords(report.bound && report.bound.binding),
+          { id: 'speedup-bound', 'data-value': report.speedup_bound }));
+      }
+      if (typeof report.efficiency === 'number') {
+        cards.append(card('efficiency', (report.efficiency * 100).toFixed(1) + ' %', 'speedup ÷ bound',
+          { id: 'efficiency', 'data-value': report.efficiency }));
+      }
+    }
+    section.append(cards);
+    if (hasSpeedup && sequential && parallel) {
+      const words = [
+        `The ${modeLabel(parallel)} run took ${fmtSecs(parallel.wall_s)} against ` +
+        `${fmtSecs(sequential.wall_s)} one call at a time: a speedup of ${report.speedup.toFixed(2)}×.`,
+      ];
+      if (report.bound && typeof report.speedup_bound === 'number') {
+        words.push(` No schedule could do better than ${report.speedup_bound.toFixed(2)}× here: ` +
+          `${bindingWords(report.bound.binding)} keeps any run at ${fmtSecs(report.bound.makespan_lower_s)} ` +
+          'or more.');
+      }
+      if (typeof report.efficiency === 'number') {
+        words.push(report.efficiency >= 0.95
+          ? ' The executor came within 5 % of that bound.'
+          : ` The run reached ${(report.efficiency * 100).toFixed(0)} % of it; the timeline shows where ` +
+            'calls queued or waited.');
+      }
+      section.append(el('p', { id: 'speedup-explained' }, words.join('')));
+      if (report.bound && report.bound.terms_s) {
+        const terms = Object.entries(report.bound.terms_s).sort((a, b) => b[1] - a[1]);
+        section.append(el('p', { class: 'note' }, 'Least possible parallel wall time, by what limits it: ',
+          terms.map(([name, s], i) => el(name === report.bound.binding ? 'b' : 'span', {},
+            `${i ? ' · ' : ''}${name} ${fmtSecs(s)}`))));
+      }
+    } else {
+      section.append(el('p', { class: 'note' },
+        'Only one mode ran, so there is no speedup to show (run with --mode compare).'));
+    }
+    for (const run of runs.filter((r) => r.deadline_hit)) {
+      section.append(el('p', { class: 'warning' },
+        `The ${run.mode} run hit its deadline: the calls still unfinished were cancelled.`));
+    }
+    if (report.expectations.length) {
+      const list = el('ul', { class: 'expectations', id: 'expectations' });
+      for (const e of report.expectations) {
+        const [mark, cls, word] = e.ok === true ? ['✓', 'held', 'held']
+          : e.ok === false ? ['✗', 'failed', 'failed'] : ['–', 'unmeasured', 'not measured in this run'];
+        list.append(el('li', { 'data-ok': String(e.ok) },
+          el('span', { class: cls }, `${mark} ${e.name}`), ` ${word}: ${e.detail}`));
+      }
+      section.append(el('h3', {}, 'Expectations'), list);
+    }
+    return section;
+  }
+
+  // ---- controls and legend -----------------------------------------------------------
+
+  function controls() {
+    const radio = (value, label) => {
+      const input = el('input', { type: 'radio', name: 'rows', value, id: `rows-${value}` });
+      input.checked = state.rows === value;
+      input.addEventListener('change', () => {
+        state.rows = value;
+        try {
+          history.replaceState(null, '', '#rows=' + value);
+        } catch (e) {
+          // Some browsers refuse for file:// pages; the choice is then just not kept.
+        }
+        drawAll();
+      });
+      return el('label', { for: `rows-${value}` }, input, ' ' + label);
+    };
+    const swatch = (colour, label, style) => el('span', {},
+      el('span', { class: 'swatch', style: `background:${colour};${style || ''}` }), label);
+    return el('div', { class: 'controls' },
+      el('span', {}, 'One row per ', radio('slot', 'concurrency slot'), ' ', radio('tool', 'tool')),
+      el('div', { class: 'legend' },
+        OUTCOME_NAMES.map((o) => swatch(OUTCOME_COLOURS[o], o)),
+        swatch(QUEUE_COLOUR, 'queue wait', 'height:4px'),
+        swatch('#ffffff', 'critical path', `border:2px solid ${INK}`)));
+  }
+
+  // ---- one run -------------------------------------------------------------------------
+
+  function timelineSection(run, runIndex) {
+    const attempts = run.calls.reduce((n, c) => n + c.attempts, 0);
+    const timeline = el('canvas', { class: 'timeline', 'data-mode': run.mode });
+    const figure = el('figure', { id: `timeline-${run.mode}` }, timeline);
+    const critical = new Set(derived.critical_paths[runIndex] || []);
+    const chart = makeTimeline(timeline, run, critical);
+    figures.push({ draw: () => {
+      const drawn = chart.draw();
+      figure.setAttribute('data-attempt-segments', String(drawn.segments));
+      figure.setAttribute('data-markers', String(drawn.markers));
+      return drawn;
+    } });
+    return el('section', { class: 'run', 'data-mode': run.mode },
+      el('h3', {}, `${modeLabel(run)} · wall ${fmtSecs(run.wall_s)} · ${run.calls.length} calls · ` +
+        `${attempts} attempts`),
+      figure);
+  }
+
+  function inflightSection(run) {
+    const canvas = el('canvas', { class: 'inflight', 'data-mode': run.mode });
+    figures.push({ draw: () => drawInflight(canvas, run) });
+    return el('section', { class: 'run', 'data-mode': run.mode },
+      el('h3', {}, `${modeLabel(run)} · global limit ${run.max_concurrency}`),
+      el('figure', { id: `inflight-${run.mode}` }, canvas));
+  }
+
+  /** The attempts of a call; a report without attempt detail gets one bar per call. */
+  function spansOf(call) {
+    if (call.attempt_spans && call.attempt_spans.length) return call.attempt_spans;
+    if (call.start_s === null || call.start_s === undefined || call.attempts === 0) return [];
+    return [{ start_s: call.start_s, end_s: call.end_s, outcome: call.status }];
+  }
+
+  /** Rows where no two calls overlap: the lowest free row for each call in start order. */
+  function packRows(indices, calls) {
+    const order = indices.slice().sort((a, b) => calls[a].start_s - calls[b].start_s || a - b);
+    const ends = [];
+    const rows = [];
+    for (const i of order) {
+      let row = ends.findIndex((end) => end <= calls[i].start_s + 1e-12);
+      if (row < 0) {
+        row = ends.length;
+        ends.push(0);
+        rows.push([]);
+      }
+      ends[row] = calls[i].end_s;
+      rows[row].push(i);
+    }
+    return rows;
+  }
+
+  /** Rows of calls: [{label, calls (sorted by start), first (of a group)}]. */
+  function layout(run) {
+    const calls = run.calls;
+    const started = [];
+    const unstarted = [];
+    calls.forEach((c, i) => (c.start_s === null || c.start_s === undefined ? unstarted : started).push(i));
+    const rows = [];
+    if (state.rows === 'slot') {
+      packRows(started, calls).forEach((r, k) => rows.push({ label: `slot ${k + 1}`, calls: r, first: k === 0 }));
+    } else {
+      const byTool = new Map();
+      for (const i of started) {
+        if (!byTool.has(calls[i].tool)) byTool.set(calls[i].tool, []);
+        byTool.get(calls[i].tool).push(i);
+      }
+      for (const [tool, indices] of [...byTool.entries()].sort()) {
+        packRows(indices, calls).forEach((r, k) => rows.push({ label: k === 0 ? tool : '', calls: r, first: k === 0 }));
+      }
+    }
+    if (unstarted.length) {
+      rows.push({ label: `never ran (${unstarted.length})`, calls: unstarted.sort((a, b) => calls[a].end_s - calls[b].end_s), first: true,
+        markers: true });
+    }
+    return rows;
+  }
+
+  /** Room for the widest row label; one width for every chart, so their time axes line up. */
+  function gutterWidth(width) {
+    if (labelWidth === null) {
+      const measure = document.createElement('canvas').getContext('2d');
+      measure.font = FONT;
+      const labels = runs.flatMap((r) => Object.keys(r.tools).map((t) => (t.length > 16 ? t.slice(0, 15) + '…' : t))
+        .concat([`slot ${r.max_concurrency}`, `never ran (${r.calls.length})`, String(r.calls.length)]));
+      labelWidth = Math.max(...labels.map((t) => measure.measureText(t).width));
+    }
+    return Math.round(Math.min(width * 0.25, Math.max(48, labelWidth + 12)));
+  }
+
+  function makeTimeline(canvas, run, critical) {
+    let geometry = null;
+    canvas.addEventListener('mousemove', (event) => {
+      const hit = geometry && geometry.hit(event);
+      if (hit === null || hit === undefined) {
+        tooltip.hide();
+      } else {
+        tooltip.show(event, callDetails(run, hit, critical.has(hit)));
+      }
+    });
+    canvas.addEventListener('mouseleave', () => tooltip.hide());
+    return {
+      draw() {
+        const rows = layout(run);
+        const width = canvas.parentElement.clientWidth || 1200;
+        const rowHeight = Math.max(4, Math.min(rows.length <= 3 ? 26 : 18, Math.floor(420 / Math.max(1, rows.length))));
+        const top = 6;
+        const height = top + rows.length * rowHeight + 40;
+        const ctx = setupCanvas(canvas, width, height);
+        const x0 = gutterWidth(width);
+        const x1 = width - 12;
+        const px = (x1 - x0) / horizon;
+        const x = (s) => x0 + s * px;
+        const strip = rowHeight >= 10 ? 3 : 1;
+        const paths = {};
+        const path = (colour) => paths[colour] || (paths[colour] = new Path2D());
+        const links = new Path2D();
+        let segments = 0;
+        let markers = 0;
+
+        // The axis and its grid first, so bars cover the grid lines.
+        drawTimeAxis(ctx, x0, x1, top + rows.length * rowHeight + 2, top, horizon, 'time since the run started');
+        ctx.fillStyle = MUTED;
+        ctx.textAlign = 'right';
+        ctx.textBaseline = 'middle';
+        const labelEvery = Math.ceil(14 / rowHeight);
+        rows.forEach((row, r) => {
+          const y = top + r * rowHeight;
+          if (row.first && r > 0) {
+            ctx.fillStyle = RULE;
+            ctx.fillRect(x0, y, x1 - x0, 1);
+            ctx.fillStyle = MUTED;
+          }
+          if (row.label && (state.rows === 'tool' || row.markers || r % labelEvery === 0)) {
+            ctx.fillText(row.label.length > 16 ? row.label.slice(0, 15) + '…' : row.label, x0 - 6, y + rowHeight / 2);
+          }
+          for (const i of row.calls) {
+            const call = run.calls[i];
+            if (row.markers) {
+              const cx = x(call.end_s);
+              path(OUTCOME_COLOURS[call.status] || MUTED).rect(cx - 1.5, y + 1, 3, Math.max(2, rowHeight - 2));
+              markers += 1;
+              continue;
+            }
+            if (typeof call.queued_s === 'number' && call.start_s > call.queued_s) {
+              path(QUEUE_COLOUR).rect(x(call.queued_s), y, Math.max(1, (call.start_s - call.queued_s) * px), strip);
+            }
+            const spans = spansOf(call);
+            let previousEnd = null;
+            for (const s of spans) {
+              if (previousEnd !== null && s.start_s > previousEnd) {
+                links.moveTo(x(previousEnd), y + (rowHeight + strip) / 2);
+                links.lineTo(x(s.start_s), y + (rowHeight + strip) / 2);
+              }
+              // A pixel of white at the end of a wide bar keeps back-to-back calls apart.
+              const w = (s.end_s - s.start_s) * px;
+              path(OUTCOME_COLOURS[s.outcome] || MUTED)
+                .rect(x(s.start_s), y + strip, w >= 4 ? w - 1 : Math.max(1, w), rowHeight - strip - 1);
+              previousEnd = s.end_s;
+              segments += 1;
+            }
+          }
+        });
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = '#444444';
+        ctx.stroke(links);
+        for (const [colour, p] of Object.entries(paths)) {
+          ctx.fillStyle = colour;
+          ctx.fill(p);
+        }
+        // The critical path on top: outlines, and a thin line from each call to the next.
+        const rowOf = new Map();
+        rows.forEach((row, r) => row.calls.forEach((i) => rowOf.set(i, r)));
+        const chain = (derived.critical_paths[runs.indexOf(run)] || []).filter((i) => rowOf.has(i));
+        ctx.strokeStyle = INK;
+        ctx.lineWidth = 2;
+        let previous = null;
+        for (const i of chain) {
+          const call = run.calls[i];
+          const y = top + rowOf.get(i) * rowHeight;
+          const start = call.start_s === null || call.start_s === undefined ? call.end_s : call.start_s;
+          ctx.strokeRect(x(start) - 1, y + strip - 1, Math.max(2, (call.end_s - start) * px) + 2, rowHeight - strip + 1);
+          if (previous) {
+            ctx.save();
+            ctx.lineWidth = 1;
+            ctx.setLineDash([3, 2]);
+            ctx.beginPath();
+            ctx.moveTo(previous.x, previous.y);
+            ctx.lineTo(x(start), y + rowHeight / 2);
+            ctx.stroke();
+            ctx.restore();
+          }
+          previous = { x: x(call.end_s), y: y + rowHeight / 2 };
+        }
+        // Where things are, for anyone scripting the page (the browser test hovers with it).
+        Object.assign(canvas.dataset, { x0, x1, top, rowHeight, horizon, rows: rows.length });
+
+        geometry = {
+          hit(event) {
+            const box = canvas.getBoundingClientRect();
+            const r = Math.floor((event.clientY - box.top - top) / rowHeight);
+            if (r < 0 || r >= rows.length) return null;
+            const t = (event.clientX - box.left - x0) / px;
+            const slack = 3 / px;
+            const list = rows[r].calls;
+            const key = (i) => (rows[r].markers ? run.calls[i].end_s : run.calls[i].start_s);
+            // The last call that starts at or before t (rows are sorted by start).
+            let lo = 0;
+            let hi = list.length - 1;
+            let found = -1;
+            while (lo <= hi) {
+              const mid = (lo + hi) >> 1;
+              if (key(list[mid]) <= t + slack) {
+                found = mid;
+                lo = mid + 1;
+              } else {
+                hi = mid - 1;
+              }
+            }
+            for (let k = found; k >= 0 && k >= found - 2; k -= 1) {
+              if (t <= run.calls[list[k]].end_s + slack) return list[k];
+            }
+            return null;
+          },
+        };
+        return { segments, markers };
+      },
+    };
+  }
+
+  function callDetails(run, i, critical) {
+    const c = run.calls[i];
+    const lines = [
+      el('div', {}, el('b', {}, c.id), ` · ${c.tool} · `,
+        el('span', { style: `color:${OUTCOME_COLOURS[c.status] || INK};font-weight:600` }, c.status),
+        critical ? ' · on the critical path' : ''),
+    ];
+    if (typeof c.start_s === 'number') {
+      const queued = typeof c.queued_s === 'number' ? c.queued_s : c.start_s;
+      lines.push(el('div', {}, `ready ${fmtSecs(queued)} · started ${fmtSecs(c.start_s)} · ended ${fmtSecs(c.end_s)}`));
+      lines.push(el('div', {}, `queue wait ${fmtSecs(c.start_s - queued)} · service ${fmtSecs(c.end_s - c.start_s)}`));
+    } else {
+      lines.push(el('div', {}, `never started; ended at ${fmtSecs(c.end_s)}`));
+    }
+    const spans = c.attempt_spans || [];
+    spans.forEach((s, k) => {
+      const backoff = k > 0 ? ` after a backoff of ${fmtSecs(s.start_s - spans[k - 1].end_s)}` : '';
+      lines.push(el('div', {}, `attempt ${k + 1}: ${fmtSecs(s.start_s)} → ${fmtSecs(s.end_s)} ` +
+        `(${fmtSecs(s.end_s - s.start_s)}), ${s.outcome}${backoff}`));
+    });
+    if (!spans.length) lines.push(el('div', {}, `attempts: ${c.attempts}`));
+    lines.push(el('div', {}, 'depends on: ' + (c.deps.length ? c.deps.join(', ') : 'nothing')));
+    if (c.cause) lines.push(el('div', {}, `skipped because ${c.cause} failed`));
+    if (c.error) lines.push(el('div', {}, `error: ${c.error}`));
+    return el('div', {}, lines);
+  }
+
+  // ---- calls in flight -------------------------------------------------------------------
+
+  /** Steps of calls in flight: [[time, count after it]], slots released before reused. */
+  function inFlightSteps(calls) {
+    const events = [];
+    for (const c of calls) {
+      if (typeof c.start_s !== 'number') continue;
+      events.push([c.start_s, 1], [c.end_s, -1]);
+    }
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const steps = [[0, 0]];
+    let n = 0;
+    let peak = 0;
+    for (const [t, d] of events) {
+      n += d;
+      peak = Math.max(peak, n);
+      if (steps[steps.length - 1][0] === t) steps[steps.length - 1][1] = n;
+      else steps.push([t, n]);
+    }
+    return { steps, peak };
+  }
+
+  function drawInflight(canvas, run) {
+    const tools = Object.keys(run.tools).filter((t) => run.tools[t].count > 0).sort();
+    const bands = [{ label: 'all calls', calls: run.calls, limit: run.max_concurrency, height: 80 }].concat(
+      tools.map((t) => ({
+        label: t,
+        calls: run.calls.filter((c) => c.tool === t),
+        limit: run.tools[t].max_concurrency || null,
+        rate: run.tools[t].rate_limit_per_s || null,
+        height: 34,
+      })));
+    const width = canvas.parentElement.clientWidth || 1200;
+    const gap = 10;
+    const titleHeight = 16;
+    const top = 4;
+    const height = top + bands.reduce((h, b) => h + titleHeight + b.height + gap, 0) + 34;
+    const ctx = setupCanvas(canvas, width, height);
+    const x0 = gutterWidth(width);
+    const x1 = width - 12;
+    const x = (s) => x0 + (s / horizon) * (x1 - x0);
+    let y = top;
+    const peaks = {};
+    for (const band of bands) {
+      const { steps, peak } = inFlightSteps(band.calls);
+      peaks[band.label] = { peak, limit: band.limit };
+      // The band's title above it, so it never covers the line.
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillStyle = INK;
+      const limitText = band.limit ? `limit ${band.limit}` : 'no own limit';
+      const rateText = band.rate ? ` · at most ${band.rate} starts/s` : '';
+      ctx.fillText(`${band.label}: calls in flight, peak ${peak} · ${limitText}${rateText}`, x0, y);
+      y += titleHeight;
+      const yMax = Math.max(1, peak, band.limit || 0);
+      const yOf = (n) => y + band.height - (n / yMax) * band.height;
+      const line = new Path2D();
+      line.moveTo(x(0), yOf(0));
+      for (let k = 0; k < steps.length; k += 1) {
+        const [t, n] = steps[k];
+        line.lineTo(x(t), yOf(k === 0 ? 0 : steps[k - 1][1]));
+        line.lineTo(x(t), yOf(n));
+      }
+      line.lineTo(x(horizon), yOf(steps[steps.length - 1][1]));
+      const area = new Path2D(line);
+      area.lineTo(x(horizon), yOf(0));
+      area.closePath();
+      ctx.fillStyle = 'rgba(0, 114, 178, 0.18)';
+      ctx.fill(area);
+      ctx.strokeStyle = LINE_COLOUR;
+      ctx.lineWidth = 1.25;
+      ctx.stroke(line);
+      ctx.strokeStyle = RULE;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.moveTo(x0, y + band.height + 0.5);
+      ctx.lineTo(x1, y + band.height + 0.5);
+      ctx.stroke();
+      if (band.limit) {
+        ctx.save();
+        ctx.strokeStyle = INK;
+        ctx.setLineDash([5, 4]);
+        ctx.beginPath();
+        ctx.moveTo(x0, Math.round(yOf(band.limit)) + 0.5);
+        ctx.lineTo(x1, Math.round(yOf(band.limit)) + 0.5);
+        ctx.stroke();
+        ctx.restore();
+      }
+      // The y axis: 0 and the top value, in calls.
+      ctx.fillStyle = MUTED;
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      ctx.fillText('0', x0 - 4, yOf(0));
+      ctx.fillText(String(yMax), x0 - 4, yOf(yMax) + 5);
+      y += band.height + gap;
+    }
+    drawTimeAxis(ctx, x0, x1, y - gap + 2, top, horizon, 'time since the run started');
+    canvas.parentElement.setAttribute('data-peaks', JSON.stringify(peaks));
+    return {};
+  }
+
+  // ---- per-tool latency ------------------------------------------------------------------
+
+  function toolTable() {
+    const head = ['run', 'tool', 'kind', 'calls', 'ok', 'failed', 'not run', 'retries', 'p50', 'p90', 'p99', 'max',
+      'queue p99', 'own limit'];
+    const table = el('table', { id: 'tool-latency' },
+      el('thead', {}, el('tr', {}, head.map((h, i) => el('th', { class: i < 3 ? 'name' : null }, h)))));
+    const body = el('tbody');
+    for (const run of runs) {
+      for (const [name, t] of Object.entries(run.tools)) {
+        const failed = (t.error || 0) + (t.timeout || 0);
+        const notRun = (t.skipped || 0) + (t.cancelled || 0);
+        const limit = [t.max_concurrency ? `${t.max_concurrency} in flight` : null,
+          t.rate_limit_per_s ? `${t.rate_limit_per_s}/s` : null].filter(Boolean).join(', ') || '–';
+        body.append(el('tr', {},
+          el('td', { class: 'name' }, modeLabel(run)), el('td', { class: 'name' }, name),
+          el('td', { class: 'name' }, t.kind || ''),
+          [t.count, t.ok, failed, notRun, t.retries || 0].map((v) => el('td', {}, String(v))),
+          [t.p50_s, t.p90_s, t.p99_s, t.max_s, t.queue_p99_s].map((v) => el('td', {}, fmtSecs(v))),
+          el('td', {}, limit)));
+      }
+    }
+    table.append(body);
+    return el('section', {},
+      el('h2', {}, 'Latency per tool'),
+      el('p', { class: 'note' }, 'Service time (every attempt and backoff) of each tool\'s calls, from HDR ' +
+        'histograms (3 significant digits); queue p99 is the wait for a slot.'),
+      el('div', { class: 'table-wrap' }, table));
+  }
+})();
