@@ -379,23 +379,7 @@ mod tests {
     use crate::tune::model::{CriteriaReport, LevelReport, TUNE_SCHEMA_VERSION};
 
     fn level(n: usize, throughput: f64) -> LevelReport {
-        LevelReport {
-            max_concurrency: n,
-            wall_s: 1.0,
-            throughput,
-            speedup: 1.0,
-            speedup_bound: 1.0,
-            efficiency: 1.0,
-            binding: "max_concurrency".into(),
-            p50_s: 0.1,
-            p99_s: 0.2,
-            queue_p50_s: 0.0,
-            queue_p99_s: 0.0,
-            queue_mean_s: 0.0,
-            errors: 0,
-            error_rate: 0.0,
-            retries: 0,
-        }
+        LevelReport::fixture(n, throughput)
     }
 
     fn report(levels: Vec<LevelReport>, recommended: Option<usize>) -> TuneReport {

@@ -155,6 +155,30 @@ impl TuneReport {
 }
 
 #[cfg(test)]
+impl LevelReport {
+    /// A level with these figures and neutral others (p50 100 ms, p99 200 ms, no errors).
+    pub(crate) fn fixture(max_concurrency: usize, throughput: f64) -> Self {
+        LevelReport {
+            max_concurrency,
+            wall_s: 1.0,
+            throughput,
+            speedup: 1.0,
+            speedup_bound: 1.0,
+            efficiency: 1.0,
+            binding: "max_concurrency".into(),
+            p50_s: 0.1,
+            p99_s: 0.2,
+            queue_p50_s: 0.0,
+            queue_p99_s: 0.0,
+            queue_mean_s: 0.0,
+            errors: 0,
+            error_rate: 0.0,
+            retries: 0,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

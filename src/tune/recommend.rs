@@ -150,21 +150,11 @@ mod tests {
 
     fn level(n: usize, throughput: f64, p99_ms: u64, error_rate: f64, binding: &str) -> LevelReport {
         LevelReport {
-            max_concurrency: n,
-            wall_s: 1.0,
-            throughput,
-            speedup: 1.0,
-            speedup_bound: 1.0,
-            efficiency: 1.0,
             binding: binding.into(),
             p50_s: 0.0,
             p99_s: p99_ms as f64 / 1e3,
-            queue_p50_s: 0.0,
-            queue_p99_s: 0.0,
-            queue_mean_s: 0.0,
-            errors: 0,
             error_rate,
-            retries: 0,
+            ..LevelReport::fixture(n, throughput)
         }
     }
 
