@@ -175,14 +175,7 @@ fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, report: &TuneR
         "{}: throughput and p99 by max_concurrency ({} clock)",
         report.scenario, report.clock
     );
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 22))
-        .margin(18)
-        .x_label_area_size(48)
-        .y_label_area_size(70)
-        .right_y_label_area_size(70)
-        .build_cartesian_2d(x_range.clone(), 0.0..top_x)?
-        .set_secondary_coord(x_range, y_range.clone());
+    let mut chart = dual_chart(area, caption, x_range, top_x, y_range.clone())?;
     let tick = move |x: &f64| format!("{}", (axis.n(*x) * 100.0).round() / 100.0);
     chart
         .configure_mesh()
@@ -203,11 +196,7 @@ fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, report: &TuneR
         .iter()
         .map(|l| (axis.x(l.max_concurrency as f64), l.throughput))
         .collect();
-    chart
-        .draw_series(LineSeries::new(measured.clone(), BLUE.stroke_width(2)))?
-        .label("throughput (measured)")
-        .legend(legend_line(BLUE, 2));
-    chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
+    draw_throughput(&mut chart, measured)?;
     if !curve.is_empty() {
         chart
             .draw_series(DashedLineSeries::new(curve, 6, 4, BLUE.mix(0.6).stroke_width(2)))?
@@ -218,18 +207,7 @@ fn draw_levels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, report: &TuneR
         .iter()
         .map(|l| (axis.x(l.max_concurrency as f64), p99_axis.y(l.p99_s * 1e3)))
         .collect();
-    chart
-        .draw_secondary_series(LineSeries::new(p99.clone(), ORANGE.stroke_width(2)))?
-        .label("p99 latency (right axis)")
-        .legend(legend_line(ORANGE, 2));
-    chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, ORANGE.filled())))?;
-    if let Some(slo) = slo_ms {
-        let y = p99_axis.y(slo);
-        chart
-            .draw_secondary_series(DashedLineSeries::new(vec![(x0, y), (x1, y)], 8, 5, RED.stroke_width(1)))?
-            .label(format!("p99 SLO ({slo:.0} ms)"))
-            .legend(legend_line(RED, 1));
-    }
+    draw_p99(&mut chart, p99, slo_ms.map(|slo| (slo, p99_axis.y(slo))), x0..x1)?;
     if let Some(n) = report.recommended {
         mark(&mut chart, axis.x(n as f64), top_x, format!("recommended: {n}"))?;
     }
@@ -270,14 +248,7 @@ fn draw_rates<DB: DrawingBackend>(
         "{}: throughput and p99 by arrival rate at max_concurrency {}",
         report.scenario, sweep.max_concurrency
     );
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 22))
-        .margin(18)
-        .x_label_area_size(48)
-        .y_label_area_size(70)
-        .right_y_label_area_size(70)
-        .build_cartesian_2d(x_range.clone(), 0.0..top)?
-        .set_secondary_coord(x_range, y_range.clone());
+    let mut chart = dual_chart(area, caption, x_range, top, y_range.clone())?;
     chart
         .configure_mesh()
         .x_desc("offered arrival rate (calls/s)")
@@ -295,27 +266,12 @@ fn draw_rates<DB: DrawingBackend>(
         .label("throughput = offered rate")
         .legend(legend_line(GREY, 1));
     let measured: Vec<(f64, f64)> = rates.iter().map(|r| (r.rate_per_s, r.throughput)).collect();
-    chart
-        .draw_series(LineSeries::new(measured.clone(), BLUE.stroke_width(2)))?
-        .label("throughput (measured)")
-        .legend(legend_line(BLUE, 2));
-    chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
+    draw_throughput(&mut chart, measured)?;
     let p99: Vec<(f64, f64)> = rates
         .iter()
         .map(|r| (r.rate_per_s, p99_axis.y(r.p99_s * 1e3)))
         .collect();
-    chart
-        .draw_secondary_series(LineSeries::new(p99.clone(), ORANGE.stroke_width(2)))?
-        .label("p99 latency (right axis)")
-        .legend(legend_line(ORANGE, 2));
-    chart.draw_secondary_series(p99.iter().map(|&p| TriangleMarker::new(p, 5, ORANGE.filled())))?;
-    if let Some(slo) = slo_ms {
-        let y = p99_axis.y(slo);
-        chart
-            .draw_secondary_series(DashedLineSeries::new(vec![(lo, y), (x1, y)], 8, 5, RED.stroke_width(1)))?
-            .label(format!("p99 SLO ({slo:.0} ms)"))
-            .legend(legend_line(RED, 1));
-    }
+    draw_p99(&mut chart, p99, slo_ms.map(|slo| (slo, p99_axis.y(slo))), lo..x1)?;
     if let Some(r) = sweep.max_sustainable_rate_per_s {
         mark(&mut chart, r, top, format!("keeps up to {r}/s"))?;
     }
@@ -325,6 +281,61 @@ fn draw_rates<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .draw()?;
+    Ok(())
+}
+
+/// The panel both charts share: a caption, throughput on the left axis (from 0 to `top`)
+/// and p99 on the right (`latency`, in the latency axis's units).
+fn dual_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: String,
+    x: std::ops::Range<f64>,
+    top: f64,
+    latency: std::ops::Range<f64>,
+) -> Result<Dual<'a, DB>, ChartError> {
+    Ok(ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(18)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .right_y_label_area_size(70)
+        .build_cartesian_2d(x.clone(), 0.0..top)?
+        .set_secondary_coord(x, latency))
+}
+
+/// Measured throughput on the left axis: a line through dots.
+fn draw_throughput<DB: DrawingBackend>(chart: &mut Dual<'_, DB>, points: Vec<(f64, f64)>) -> Result<(), ChartError> {
+    chart
+        .draw_series(LineSeries::new(points.clone(), BLUE.stroke_width(2)))?
+        .label("throughput (measured)")
+        .legend(legend_line(BLUE, 2));
+    chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
+    Ok(())
+}
+
+/// p99 on the right axis, and the SLO (`(ms, y on the axis)`) as a dashed line across `x`.
+fn draw_p99<DB: DrawingBackend>(
+    chart: &mut Dual<'_, DB>,
+    points: Vec<(f64, f64)>,
+    slo: Option<(f64, f64)>,
+    x: std::ops::Range<f64>,
+) -> Result<(), ChartError> {
+    chart
+        .draw_secondary_series(LineSeries::new(points.clone(), ORANGE.stroke_width(2)))?
+        .label("p99 latency (right axis)")
+        .legend(legend_line(ORANGE, 2));
+    chart.draw_secondary_series(points.iter().map(|&p| TriangleMarker::new(p, 5, ORANGE.filled())))?;
+    if let Some((ms, y)) = slo {
+        chart
+            .draw_secondary_series(DashedLineSeries::new(
+                vec![(x.start, y), (x.end, y)],
+                8,
+                5,
+                RED.stroke_width(1),
+            ))?
+            .label(format!("p99 SLO ({ms:.0} ms)"))
+            .legend(legend_line(RED, 1));
+    }
     Ok(())
 }
 
