@@ -387,7 +387,7 @@ fn mark<DB: DrawingBackend>(chart: &mut Dual<'_, DB>, x: f64, top: f64, label: S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tune::model::{CriteriaReport, LevelReport, TUNE_SCHEMA_VERSION};
+    use crate::tune::model::LevelReport;
 
     fn level(n: usize, throughput: f64) -> LevelReport {
         LevelReport::fixture(n, throughput)
@@ -395,24 +395,9 @@ mod tests {
 
     fn report(levels: Vec<LevelReport>, recommended: Option<usize>) -> TuneReport {
         TuneReport {
-            schema_version: TUNE_SCHEMA_VERSION,
+            // Characters that SVG must escape.
             scenario: "s & <t>".into(),
-            clock: "virtual".into(),
-            seed: 0,
-            parabench_version: "0".into(),
-            calls: 1,
-            arrivals: None,
-            criteria: CriteriaReport {
-                target_share: 0.95,
-                slo_p99_s: None,
-                max_error_rate: None,
-            },
-            levels,
-            recommended,
-            reason: "r".into(),
-            usl: None,
-            usl_note: "n".into(),
-            rate_sweep: None,
+            ..TuneReport::fixture(levels, recommended)
         }
     }
 

@@ -82,7 +82,7 @@ pub fn render(report: &TuneReport, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tune::model::{CriteriaReport, LevelReport, UslReport};
+    use crate::tune::model::{LevelReport, UslReport};
 
     fn level(n: usize, throughput: f64) -> LevelReport {
         LevelReport::fixture(n, throughput)
@@ -90,21 +90,8 @@ mod tests {
 
     fn report(levels: Vec<LevelReport>) -> TuneReport {
         TuneReport {
-            schema_version: 1,
-            scenario: "s".into(),
-            clock: "virtual".into(),
             seed: 1,
-            parabench_version: "0".into(),
             calls: 10,
-            arrivals: None,
-            criteria: CriteriaReport {
-                target_share: 0.95,
-                slo_p99_s: None,
-                max_error_rate: None,
-            },
-            levels,
-            recommended: Some(4),
-            reason: "r".into(),
             usl: Some(UslReport {
                 lambda: 10.0,
                 sigma: 0.0,
@@ -112,8 +99,7 @@ mod tests {
                 peak_n: None,
                 r_squared: 1.0,
             }),
-            usl_note: "n".into(),
-            rate_sweep: None,
+            ..TuneReport::fixture(levels, Some(4))
         }
     }
 

@@ -155,6 +155,33 @@ impl TuneReport {
 }
 
 #[cfg(test)]
+impl TuneReport {
+    /// A report of these levels, recommending `recommended`, with no fit and no SLO.
+    pub(crate) fn fixture(levels: Vec<LevelReport>, recommended: Option<usize>) -> Self {
+        TuneReport {
+            schema_version: TUNE_SCHEMA_VERSION,
+            scenario: "s".into(),
+            clock: "virtual".into(),
+            seed: 0,
+            parabench_version: "0".into(),
+            calls: 1,
+            arrivals: None,
+            criteria: CriteriaReport {
+                target_share: 0.95,
+                slo_p99_s: None,
+                max_error_rate: None,
+            },
+            levels,
+            recommended,
+            reason: "r".into(),
+            usl: None,
+            usl_note: "n".into(),
+            rate_sweep: None,
+        }
+    }
+}
+
+#[cfg(test)]
 impl LevelReport {
     /// A level with these figures and neutral others (p50 100 ms, p99 200 ms, no errors).
     pub(crate) fn fixture(max_concurrency: usize, throughput: f64) -> Self {
