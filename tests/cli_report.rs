@@ -9,16 +9,7 @@ use common::{parabench, temp_dir, text, write};
 
 /// A virtual run of `independent_io`, saved as JSON in `dir`.
 fn saved_report(dir: &Path) -> PathBuf {
-    let json = dir.join("report.json");
-    let (code, _, stderr) = text(&parabench(&[
-        "run",
-        "--clock",
-        "virtual",
-        "--json",
-        json.to_str().unwrap(),
-    ]));
-    assert_eq!(code, 0, "{stderr}");
-    json
+    common::virtual_run(dir, None, "report", false).0
 }
 
 #[test]
@@ -54,17 +45,7 @@ fn a_saved_report_becomes_a_page_holding_the_same_report() {
 #[test]
 fn run_writes_the_same_page_as_report() {
     let dir = temp_dir("cli-run-html");
-    let (json, html) = (dir.join("r.json"), dir.join("r.html"));
-    let out = parabench(&[
-        "run",
-        "--clock",
-        "virtual",
-        "--json",
-        json.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
-    assert_eq!(text(&out).0, 0);
+    let (json, html) = common::virtual_run(&dir, None, "r", true);
     let again = dir.join("again.html");
     let out = parabench(&["report", json.to_str().unwrap(), "--html", again.to_str().unwrap()]);
     assert_eq!(text(&out).0, 0);

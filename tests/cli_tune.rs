@@ -8,6 +8,17 @@ use common::{parabench, temp_dir, text, write};
 use parabench::harness::ClockKind;
 use parabench::tune::{self, Criteria, TuneRequest};
 
+/// A sweep of `levels` in virtual time with the default criteria.
+fn virtual_sweep(levels: &str) -> TuneRequest {
+    TuneRequest {
+        levels: levels.parse().unwrap(),
+        clock: ClockKind::Virtual,
+        seed: None,
+        criteria: Criteria::default(),
+        rates: None,
+    }
+}
+
 /// `calls` independent I/O calls of `latency_ms`, their tool limited to `k` in flight.
 fn limited(calls: usize, latency_ms: u64, k: usize) -> String {
     format!(
@@ -30,13 +41,7 @@ fn the_sweep_of_a_limited_tool_is_min_n_k_over_l_and_recommends_k() {
     let latency_s = 0.1;
     for k in [3, 5] {
         let scenario = parabench::scenario::parse(&limited(60, 100, k), Path::new("limited.toml")).unwrap();
-        let request = TuneRequest {
-            levels: "1..8".parse().unwrap(),
-            clock: ClockKind::Virtual,
-            seed: None,
-            criteria: Criteria::default(),
-            rates: None,
-        };
+        let request = virtual_sweep("1..8");
         let report = tune::run(&scenario, &request, |_| {}).unwrap();
         assert_eq!(report.levels.len(), 8);
         for level in &report.levels {
@@ -72,13 +77,7 @@ fn linear_scaling_fits_a_usl_without_contention_or_a_retrograde_region() {
     let source = "name = \"free\"\n[tools.api]\nlatency = { dist = \"constant\", value = \"50ms\" }\n\
                   [[generate]]\ntool = \"api\"\ncount = 64\n";
     let scenario = parabench::scenario::parse(source, Path::new("free.toml")).unwrap();
-    let request = TuneRequest {
-        levels: "1..16:x2".parse().unwrap(),
-        clock: ClockKind::Virtual,
-        seed: None,
-        criteria: Criteria::default(),
-        rates: None,
-    };
+    let request = virtual_sweep("1..16:x2");
     let report = tune::run(&scenario, &request, |_| {}).unwrap();
     let usl = report.usl.as_ref().unwrap();
     assert!((usl.lambda - 20.0).abs() < 1e-6, "{usl:?}");

@@ -14,20 +14,7 @@ use serde_json::Value;
 /// Runs `scenario` on the virtual clock with `--json` and `--html`; returns both paths.
 fn run_with_html(dir: &Path, scenario: &str) -> (PathBuf, PathBuf) {
     let stem = Path::new(scenario).file_stem().unwrap().to_string_lossy().into_owned();
-    let (json, html) = (dir.join(format!("{stem}.json")), dir.join(format!("{stem}.html")));
-    let out = parabench(&[
-        "run",
-        scenario,
-        "--clock",
-        "virtual",
-        "--json",
-        json.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
-    let (code, _, stderr) = text(&out);
-    assert_eq!(code, 0, "{stderr}");
-    (json, html)
+    common::virtual_run(dir, Some(scenario), &stem, true)
 }
 
 fn attempts(run: &Value) -> u64 {

@@ -103,14 +103,8 @@ pub struct ExportSummary {
 }
 
 impl ExportSummary {
-    /// Spans created but neither exported nor refused: dropped from a full queue, or still
-    /// queued when the flush gave up.
-    pub fn spans_dropped(&self) -> u64 {
-        self.spans_created
-            .saturating_sub(self.spans_exported + self.spans_failed)
-    }
-
-    /// Spans that did not reach the collector, refused or dropped. (`spans_created`
+    /// Spans that did not reach the collector: refused, dropped from a full queue, or still
+    /// queued when the flush gave up. (`spans_created`
     /// counts the run's spans; the CLI's few `tracing` spans are only seen by the
     /// exporter, hence the larger of the two counts.)
     pub fn spans_not_delivered(&self) -> u64 {
@@ -120,7 +114,7 @@ impl ExportSummary {
 
     /// Whether everything arrived.
     pub fn is_complete(&self) -> bool {
-        self.spans_dropped() == 0 && self.spans_failed == 0 && self.metric_exports_failed == 0 && !self.flush_timed_out
+        self.spans_not_delivered() == 0 && self.metric_exports_failed == 0 && !self.flush_timed_out
     }
 
     /// One line that says what went wrong, or `None` when nothing did.
@@ -311,21 +305,16 @@ impl Pipeline {
             Err(_) => None,
         };
         let flush_time = started.elapsed();
-        let flush_timed_out = match &outcome {
-            None => true,
-            Some((traces, metrics)) => {
-                for result in [traces, metrics] {
-                    if let Err(e) = result {
-                        if matches!(e, opentelemetry_sdk::error::OTelSdkError::Timeout(_)) {
-                            self.stats.record_error(e);
-                            return self.summary(flush_time, true);
-                        }
-                    }
-                }
-                false
-            }
+        // Gave up waiting, or the SDK itself timed out flushing one of the two providers.
+        let timed_out = match &outcome {
+            None => None,
+            Some((traces, metrics)) => [traces, metrics]
+                .into_iter()
+                .filter_map(|r| r.as_ref().err())
+                .find(|e| matches!(e, opentelemetry_sdk::error::OTelSdkError::Timeout(_)))
+                .map(|e| self.stats.record_error(e)),
         };
-        self.summary(flush_time, flush_timed_out)
+        self.summary(flush_time, outcome.is_none() || timed_out.is_some())
     }
 
     fn summary(&mut self, flush_time: Duration, flush_timed_out: bool) -> ExportSummary {

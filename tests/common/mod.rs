@@ -29,6 +29,22 @@ pub fn parabench(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `parabench run [scenario] --clock virtual --json DIR/<name>.json [html]`, which must
+/// succeed; returns the JSON report's path and, when `html` is set, the page's
+/// (`DIR/<name>.html`).
+pub fn virtual_run(dir: &Path, scenario: Option<&str>, name: &str, html: bool) -> (PathBuf, PathBuf) {
+    let (json, page) = (dir.join(format!("{name}.json")), dir.join(format!("{name}.html")));
+    let mut args = vec!["run"];
+    args.extend(scenario);
+    args.extend(["--clock", "virtual", "--json", json.to_str().unwrap()]);
+    if html {
+        args.extend(["--html", page.to_str().unwrap()]);
+    }
+    let (code, _, stderr) = text(&parabench(&args));
+    assert_eq!(code, 0, "{stderr}");
+    (json, page)
+}
+
 /// The exit code, stdout and stderr of a run, as text.
 pub fn text(out: &Output) -> (i32, String, String) {
     (
