@@ -4,6 +4,7 @@
 mod bench_check;
 mod compare;
 mod diagnostic;
+mod interrupt;
 mod list;
 mod merge;
 mod output;

@@ -3,6 +3,22 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+/// Temporary files not yet renamed into place, for [`abandon_pending`].
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Removes every temporary file not yet renamed: for an exit that skips destructors
+/// (a second Ctrl-C), so it leaves no stray file behind.
+pub(super) fn abandon_pending() {
+    for temp in pending().drain(..) {
+        let _ = std::fs::remove_file(temp);
+    }
+}
 
 /// Where a report goes: standard output (`-`) or a file.
 #[derive(Debug)]
@@ -26,6 +42,10 @@ impl Output {
         if path == Path::new("-") {
             return Ok(Output::Stdout);
         }
+        if path.is_dir() {
+            // The rename at the end would fail, after the whole run.
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"));
+        }
         let name = path
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
@@ -35,6 +55,7 @@ impl Output {
             .unwrap_or(Path::new("."));
         let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
         let file = File::create(&temp)?;
+        pending().push(temp.clone());
         Ok(Output::File(PendingFile {
             target: path.to_path_buf(),
             temp,
@@ -57,7 +78,9 @@ impl Output {
             Output::File(mut pending) => {
                 pending.file.write_all(bytes)?;
                 pending.file.sync_all()?;
-                std::fs::rename(&pending.temp, &pending.target)
+                std::fs::rename(&pending.temp, &pending.target)?;
+                forget(&pending.temp);
+                Ok(())
             }
         }
     }
@@ -68,7 +91,12 @@ impl Drop for PendingFile {
         // An output abandoned or failed before its rename leaves nothing behind; after
         // the rename the temporary path is gone and this does nothing.
         let _ = std::fs::remove_file(&self.temp);
+        forget(&self.temp);
     }
+}
+
+fn forget(temp: &Path) {
+    pending().retain(|p| p != temp);
 }
 
 #[cfg(test)]
@@ -86,6 +114,9 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"{}");
         let abandoned = Output::prepare(&dir.join("other.json")).unwrap();
         drop(abandoned);
+        let cut_short = Output::prepare(&dir.join("cut.json")).unwrap();
+        abandon_pending();
+        std::mem::forget(cut_short);
         let left: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -97,5 +128,7 @@ mod tests {
     #[test]
     fn an_unwritable_path_fails_up_front() {
         assert!(Output::prepare(Path::new("/nonexistent-dir/report.json")).is_err());
+        let dir = std::env::temp_dir();
+        assert_eq!(Output::prepare(&dir).unwrap_err().kind(), io::ErrorKind::IsADirectory);
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::interrupt::Interrupt;
 use super::output::Output;
 use super::report::{is_stdout, write_html};
 use super::{ClockArg, EXIT_EXPECTATION, EXIT_INPUT, ModeArg, diagnostic};
@@ -14,6 +15,7 @@ use crate::executor::{CallOutcome, Observer};
 use crate::harness::{self, ClockKind, Modes, Repeat, RunRequest};
 use crate::plan::CallIdx;
 use crate::report::json::Json;
+use crate::report::model::CallRecords;
 use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
 use crate::report::{Render, Report, RunMode};
@@ -53,6 +55,12 @@ pub struct RunArgs {
     /// calls in flight against the limits, per-tool latency.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Leaves the per-call records (times, attempts, errors) out of the JSON report and
+    /// never builds them: for runs of millions of calls, where they would take more
+    /// memory than the run. Per-tool figures and histograms are kept; --html needs the
+    /// records.
+    #[arg(long, conflicts_with = "html")]
+    pub no_calls: bool,
     /// Writes the HDR histograms (per mode, tool, service time and queue wait) to FILE as
     /// an HdrHistogram interval log.
     #[arg(long, value_name = "FILE")]
@@ -93,6 +101,12 @@ impl RunArgs {
                 ClockArg::Virtual => ClockKind::Virtual,
             },
             seed: self.seed,
+            call_records: if self.no_calls {
+                CallRecords::Omit
+            } else {
+                CallRecords::Keep
+            },
+            interrupt: None,
         }
     }
 
@@ -143,7 +157,19 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let request = args.request();
+    // Installed before the run, after every check that can fail fast: a Ctrl-C before
+    // this point still ends the process at once, as nothing has been measured.
+    let interrupt = match Interrupt::install() {
+        Ok(i) => Some(i),
+        Err(e) => {
+            eprintln!("warning: cannot watch for Ctrl-C ({e}); an interrupted run will leave no report");
+            None
+        }
+    };
+    let request = RunRequest {
+        interrupt: interrupt.as_ref().map(Interrupt::token),
+        ..args.request()
+    };
     let repeat = args.repeat();
     let telemetry = otlp.and_then(|config| start_telemetry(&config, &scenario, &request, repeat.count.get()));
     let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
@@ -173,7 +199,7 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     if let Some(t) = telemetry {
         finish_telemetry(t, Some(&report));
     }
-    code
+    interrupt.and_then(|i| i.exit_code()).unwrap_or(code)
 }
 
 /// Opens an output file before the run, or says why it cannot be written.

@@ -52,6 +52,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 pub use config::{Concurrency, ExecutorConfig, Jitter, OnDependencyFailure, RetryError, RetryPolicy, Schedule};
 pub use observe::{AttemptEnd, NoopObserver, Observer, StatusCounter};
@@ -70,12 +71,32 @@ use scheduler::{Event, Failure, Scheduler, Step};
 #[derive(Clone, Debug)]
 pub struct Executor {
     config: ExecutorConfig,
+    stop: Option<CancellationToken>,
 }
 
 impl Executor {
     /// An executor with this configuration.
     pub fn new(config: ExecutorConfig) -> Self {
-        Self { config }
+        Self { config, stop: None }
+    }
+
+    /// Stops runs early when `token` is cancelled (Ctrl-C, say): calls in flight are
+    /// dropped, every unfinished call ends `cancelled` at that instant, and the run's
+    /// outcome says it was [interrupted](RunOutcome::interrupted). What had already
+    /// ended is kept as it was.
+    ///
+    /// ```
+    /// use parabench::executor::{Executor, ExecutorConfig};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// let stop = CancellationToken::new();
+    /// let executor = Executor::new(ExecutorConfig::default()).stop_on(stop.clone());
+    /// // From a signal handler or another task: `stop.cancel()`.
+    /// # let _ = executor;
+    /// ```
+    pub fn stop_on(mut self, token: CancellationToken) -> Self {
+        self.stop = Some(token);
+        self
     }
 
     /// The configuration.
@@ -124,12 +145,25 @@ impl Executor {
                 None => std::future::pending().await,
             }
         };
+        let stop = async {
+            match &self.stop {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
         let driver = clock.drive();
-        tokio::pin!(deadline, driver);
+        tokio::pin!(deadline, stop, driver);
 
-        let (mut deadline_hit, mut stalled) = (false, false);
+        let (mut deadline_hit, mut stalled, mut interrupted) = (false, false, false);
         sched.start(observer);
         loop {
+            // Checked before anything starts, as well as in the `select!` below: under a
+            // steady stream of completions its biased order would reach `stop` only
+            // when no call has ended, which may be long after the token was cancelled.
+            if self.stop.as_ref().is_some_and(CancellationToken::is_cancelled) {
+                interrupted = true;
+                break;
+            }
             let now = clock.now().saturating_sub(origin);
             sched.admit(now, &mut steps, observer);
             in_flight.extend(steps.drain(..).map(|step| env.run(step)));
@@ -165,6 +199,10 @@ impl Executor {
                     deadline_hit = true;
                     break;
                 }
+                () = &mut stop => {
+                    interrupted = true;
+                    break;
+                }
                 _ = &mut driver => {
                     stalled = true;
                     break;
@@ -192,6 +230,7 @@ impl Executor {
             max_concurrency: self.config.max_concurrency.get(),
             deadline_hit,
             stalled,
+            interrupted,
         }
     }
 }

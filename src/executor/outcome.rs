@@ -20,7 +20,7 @@ pub enum CallStatus {
     Timeout,
     /// Never run: a dependency did not succeed.
     Skipped,
-    /// Not finished when the run's deadline passed.
+    /// Not finished when the run's deadline passed or the run was interrupted.
     Cancelled,
 }
 
@@ -120,6 +120,8 @@ pub struct RunOutcome<O> {
     pub deadline_hit: bool,
     /// Whether the virtual clock stalled (a tool waited on something else than the clock).
     pub stalled: bool,
+    /// Whether the run was stopped early through [`Executor::stop_on`](super::Executor::stop_on).
+    pub interrupted: bool,
 }
 
 impl<O> RunOutcome<O> {

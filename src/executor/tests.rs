@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::clock::{Clock, virtual_runtime};
 use crate::plan::{CallIdx, PlanBuilder, ToolSpec};
+use tokio_util::sync::CancellationToken;
 
 const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -284,6 +285,62 @@ fn the_deadline_cancels_what_has_not_finished_and_keeps_what_has() {
     );
     let l = &run.calls[later.index()];
     assert_eq!((l.status, l.start, l.attempts), (CallStatus::Cancelled, None, 0));
+}
+
+#[test]
+fn a_stop_token_ends_the_run_at_once_and_keeps_what_had_ended() {
+    let (plan, idx) = independent(4);
+    let clock = Clock::simulated();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[10, 500, 10, 500]),
+    };
+    let stop = CancellationToken::new();
+    let executor = Executor::new(ExecutorConfig::with_max_concurrency(2)).stop_on(stop.clone());
+    let rt = virtual_runtime().unwrap();
+    let run = rt.block_on(async {
+        let interrupt = async {
+            clock.sleep(ms(100)).await;
+            stop.cancel();
+        };
+        tokio::join!(executor.run(&plan, &tool, &clock), interrupt).0
+    });
+    assert!(run.interrupted && !run.deadline_hit);
+    assert_eq!(run.wall, ms(100));
+    let status: Vec<_> = idx.iter().map(|i| run.calls[i.index()].status).collect();
+    // c2 took c0's slot at 10 ms and ended at 20 ms; c1 and c3 were still in flight.
+    assert_eq!(
+        status,
+        [
+            CallStatus::Ok,
+            CallStatus::Cancelled,
+            CallStatus::Ok,
+            CallStatus::Cancelled
+        ]
+    );
+    let c3 = &run.calls[idx[3].index()];
+    assert_eq!((c3.start, c3.end, c3.attempts), (Some(ms(20)), ms(100), 1));
+}
+
+#[test]
+fn a_token_cancelled_before_the_run_runs_nothing() {
+    let (plan, _) = independent(3);
+    let clock = Clock::simulated();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[10, 10, 10]),
+    };
+    let stop = CancellationToken::new();
+    stop.cancel();
+    let rt = virtual_runtime().unwrap();
+    let run = rt.block_on(
+        Executor::new(ExecutorConfig::default())
+            .stop_on(stop)
+            .run(&plan, &tool, &clock),
+    );
+    assert!(run.interrupted);
+    assert_eq!(run.count(CallStatus::Cancelled), 3);
+    assert!(run.calls.iter().all(|c| c.attempts == 0 && c.start.is_none()));
 }
 
 #[test]

@@ -8,11 +8,12 @@ mod attempt_log;
 use std::num::NonZeroUsize;
 
 use attempt_log::AttemptLog;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{Executor, ExecutorConfig, Observer, RunOutcome, Schedule};
 use crate::report::expect::{self, Measured};
-use crate::report::model::{Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
+use crate::report::model::{CallRecords, Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
 use crate::report::speedup::{SpeedupBound, ratio};
 use crate::report::summary::summarize;
 use crate::scenario::Scenario;
@@ -64,6 +65,18 @@ pub struct RunRequest {
     pub clock: ClockKind,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
+    /// Whether the report keeps a record per call (`run --no-calls` omits them).
+    pub call_records: CallRecords,
+    /// Stops the work early when cancelled: the run in progress ends at once with its
+    /// unfinished calls `cancelled`, no later run or repetition starts, and the report
+    /// is marked [partial](Report::partial).
+    pub interrupt: Option<CancellationToken>,
+}
+
+impl RunRequest {
+    fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(CancellationToken::is_cancelled)
+    }
 }
 
 /// How many times `run --repeat` makes the whole comparison.
@@ -140,6 +153,7 @@ pub fn run_observed<B: Observer>(
         ClockKind::Virtual => scenario.cpu_cores.unwrap_or_else(machine_cores),
         ClockKind::Real => machine_cores(),
     };
+    let runs_planned = runs.len();
     let runtime = match request.clock {
         ClockKind::Virtual => virtual_runtime()?,
         ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
@@ -151,19 +165,35 @@ pub fn run_observed<B: Observer>(
     let mut outcomes: Vec<(RunMode, RunOutcome<()>)> = Vec::with_capacity(runs.len());
     let mut reports: Vec<RunReport> = Vec::with_capacity(runs.len());
     for (mode, config) in runs {
+        // A run stopped before it began is not reported at all: it measured nothing.
+        if request.interrupted() && !reports.is_empty() {
+            break;
+        }
         let clock = match request.clock {
             ClockKind::Virtual => Clock::simulated(),
             ClockKind::Real => Clock::real(),
         };
         let tool = SimTool::new(&scenario.plan, scenario.models.clone(), seed, clock.clone(), cores)?;
-        let mut obs = (AttemptLog::new(scenario.plan.calls().len()), observer(mode));
-        let executor = Executor::new(config);
+        let keep_calls = request.call_records == CallRecords::Keep;
+        let log = keep_calls.then(|| AttemptLog::new(scenario.plan.calls().len()));
+        let mut obs = (log, observer(mode));
+        let mut executor = Executor::new(config);
+        if let Some(token) = &request.interrupt {
+            executor = executor.stop_on(token.clone());
+        }
         let outcome = runtime.block_on(executor.run_observed(&scenario.plan, &tool, &clock, &mut obs));
-        reports.push(RunReport::new(&scenario.plan, mode, &outcome).with_attempt_spans(obs.0.into_spans()));
+        let report = RunReport::build(&scenario.plan, mode, &outcome, request.call_records);
+        reports.push(match obs.0 {
+            Some(log) => report.with_attempt_spans(log.into_spans()),
+            None => report,
+        });
         outcomes.push((mode, outcome));
     }
+    let partial = outcomes.len() < runs_planned || outcomes.iter().any(|(_, o)| o.interrupted);
 
     let (speedup, bound) = match outcomes.as_slice() {
+        // A speedup from a run cut short would be a ratio of two different workloads.
+        _ if partial => (None, None),
         [(RunMode::Sequential, seq), (_, par)] => {
             let limit = effective_limit(&parallel);
             let bound = SpeedupBound::new(&scenario.plan, seq, limit, cores.get());
@@ -177,14 +207,18 @@ pub fn run_observed<B: Observer>(
     let speedup_bound = bound.as_ref().map(|(b, _)| *b);
     let efficiency = speedup.zip(speedup_bound).map(|(s, b)| s / b);
     let tested = reports.last().expect("at least one run");
-    let expectations = expect::check(
-        &scenario.expect,
-        Measured {
-            run: tested,
-            speedup,
-            efficiency,
-        },
-    );
+    let expectations = if partial {
+        expect::not_measured_all(&scenario.expect, "the run was interrupted")
+    } else {
+        expect::check(
+            &scenario.expect,
+            Measured {
+                run: tested,
+                speedup,
+                efficiency,
+            },
+        )
+    };
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         scenario: scenario.name.clone(),
@@ -199,6 +233,7 @@ pub fn run_observed<B: Observer>(
         expectations,
         repetitions: Vec::new(),
         summary: None,
+        partial,
     })
 }
 
@@ -229,8 +264,18 @@ pub fn run_repeated<B: Observer>(
             seed: Some(seed),
             ..request.clone()
         };
-        reports.push(run_observed(scenario, &request, &mut observer)?);
+        let report = run_observed(scenario, &request, &mut observer)?;
+        let partial = report.partial;
+        // An interrupted repetition is kept only when it is the first, which the report
+        // stands for; a later one would bias the summary towards short runs.
+        if !partial || reports.is_empty() {
+            reports.push(report);
+        }
+        if partial {
+            break;
+        }
     }
+    let partial = request.interrupted();
     let repetitions: Vec<Repetition> = reports
         .iter()
         .enumerate()
@@ -251,6 +296,7 @@ pub fn run_repeated<B: Observer>(
         })
         .collect();
     let mut report = reports.swap_remove(0);
+    report.partial |= partial;
     if repetitions.len() > 1 {
         report.summary = Some(summarize(&repetitions, repeat.vary_seed));
         report.repetitions = repetitions;
@@ -282,5 +328,106 @@ fn effective_limit(config: &ExecutorConfig) -> usize {
     match config.schedule {
         Schedule::Window => config.max_concurrency.get(),
         Schedule::Batch { size } => size.get().min(config.max_concurrency.get()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::executor::CallStatus;
+
+    const SCENARIO: &str = r#"name = "t"
+[executor]
+max_concurrency = 4
+[tools.api]
+latency = { dist = "lognormal", median = "20ms", p99 = "200ms" }
+failure_rate = 0.2
+[[generate]]
+count = 40
+id_prefix = "c"
+tool = "api"
+[expect]
+min_speedup = 2.0
+max_p99 = "1s"
+"#;
+
+    fn scenario() -> Scenario {
+        crate::scenario::parse(SCENARIO, Path::new("t.toml")).unwrap()
+    }
+
+    fn virtual_request() -> RunRequest {
+        RunRequest {
+            clock: ClockKind::Virtual,
+            ..RunRequest::default()
+        }
+    }
+
+    #[test]
+    fn an_interrupted_run_is_partial_and_nothing_is_derived_from_it() {
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let request = RunRequest {
+            interrupt: Some(stop),
+            ..virtual_request()
+        };
+        let repeat = Repeat {
+            count: NonZeroUsize::new(3).unwrap(),
+            vary_seed: true,
+        };
+        let report = run_repeated(&scenario(), &request, repeat, |_| crate::executor::NoopObserver).unwrap();
+        assert!(report.partial);
+        // The sequential run was cut at its start; neither the parallel run nor the
+        // later repetitions began.
+        assert_eq!(report.runs.len(), 1);
+        assert!(report.runs[0].interrupted);
+        assert_eq!(report.runs[0].tools["api"].cancelled, 40);
+        assert!(report.repetitions.is_empty() && report.summary.is_none());
+        assert_eq!(
+            (report.speedup, report.speedup_bound, report.efficiency),
+            (None, None, None)
+        );
+        let names: Vec<_> = report.expectations.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["min_speedup", "max_p99"]);
+        assert!(report.expectations.iter().all(|e| e.ok.is_none()));
+    }
+
+    #[test]
+    fn a_run_left_alone_is_not_partial() {
+        let request = RunRequest {
+            interrupt: Some(CancellationToken::new()),
+            ..virtual_request()
+        };
+        let report = run(&scenario(), &request).unwrap();
+        assert!(!report.partial && report.runs.iter().all(|r| !r.interrupted));
+        assert!(report.speedup.is_some());
+        assert!(report.expectations.iter().all(|e| e.ok.is_some()));
+    }
+
+    #[test]
+    fn omitting_call_records_keeps_every_figure() {
+        let with = run(&scenario(), &virtual_request()).unwrap();
+        let without = run(
+            &scenario(),
+            &RunRequest {
+                call_records: CallRecords::Omit,
+                ..virtual_request()
+            },
+        )
+        .unwrap();
+        assert!(with.runs.iter().all(|r| r.calls.len() == 40));
+        assert!(without.runs.iter().all(|r| r.calls.is_empty() && r.call_count() == 40));
+        let figures = |r: &Report| {
+            (
+                r.speedup,
+                r.runs
+                    .iter()
+                    .map(|r| (r.wall_s, r.latency, r.tools.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(figures(&with), figures(&without));
+        assert!(with.runs[1].calls.iter().any(|c| c.status == CallStatus::Error));
     }
 }

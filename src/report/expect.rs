@@ -56,6 +56,24 @@ pub fn check(expect: &Expectations, measured: Measured<'_>) -> Vec<ExpectationRe
     out
 }
 
+/// Every expectation that is set, none measured, because `why`.
+pub fn not_measured_all(expect: &Expectations, why: &str) -> Vec<ExpectationResult> {
+    [
+        ("min_speedup", expect.min_speedup.is_some()),
+        ("min_efficiency", expect.min_efficiency.is_some()),
+        ("min_success_rate", expect.min_success_rate.is_some()),
+        ("max_p99", expect.max_p99.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, set)| *set)
+    .map(|(name, _)| ExpectationResult {
+        name: name.to_string(),
+        ok: None,
+        detail: format!("not measured: {why}"),
+    })
+    .collect()
+}
+
 fn not_measured(name: &str) -> ExpectationResult {
     ExpectationResult {
         name: name.to_string(),
@@ -75,6 +93,7 @@ mod tests {
             max_concurrency: 5,
             wall_s: 1.0,
             deadline_hit: false,
+            interrupted: false,
             success_rate,
             latency: Percentiles {
                 p99_s,
@@ -84,6 +103,29 @@ mod tests {
             tools: Default::default(),
             histograms: Default::default(),
         }
+    }
+
+    #[test]
+    fn unmeasured_expectations_keep_the_order_of_the_checked_ones() {
+        let expect = Expectations {
+            min_speedup: Some(2.0),
+            min_efficiency: Some(0.5),
+            min_success_rate: Some(0.9),
+            max_p99: Some(Duration::from_millis(5)),
+        };
+        let measured = Measured {
+            run: &run(1.0, 0.001),
+            speedup: Some(3.0),
+            efficiency: Some(0.9),
+        };
+        let names = |v: &[ExpectationResult]| v.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+        let skipped = not_measured_all(&expect, "the run was interrupted");
+        assert_eq!(names(&skipped), names(&check(&expect, measured)));
+        assert!(
+            skipped
+                .iter()
+                .all(|e| e.ok.is_none() && e.detail.ends_with("interrupted"))
+        );
     }
 
     #[test]

@@ -160,6 +160,7 @@ mod tests {
             max_concurrency: 5,
             wall_s,
             deadline_hit: false,
+            interrupted: false,
             success_rate: 0.7,
             latency: Percentiles {
                 p50_s: 0.1,

@@ -36,8 +36,8 @@ pub struct Html;
 pub enum HtmlError {
     /// No run holds a call: an empty run, or a report whose calls were left out.
     #[error(
-        "the report has no calls to draw (an empty run); expected a report of a run with at least one call, \
-         as written by `parabench run --json`"
+        "the report has no calls to draw (an empty run, or one made with --no-calls); expected a report of a \
+         run with at least one call, as written by `parabench run --json`"
     )]
     NoCalls,
 }
@@ -212,6 +212,7 @@ mod tests {
             max_concurrency: 4,
             wall_s: calls.iter().map(|c| c.end_s).fold(0.0, f64::max),
             deadline_hit: false,
+            interrupted: false,
             success_rate: 1.0,
             latency: Percentiles::default(),
             calls,
@@ -275,6 +276,7 @@ mod tests {
             expectations: Vec::new(),
             repetitions: Vec::new(),
             summary: None,
+            partial: false,
         };
         assert_eq!(check(&report), Err(HtmlError::NoCalls));
         let err = Html.render(&report, &mut Vec::new()).unwrap_err();

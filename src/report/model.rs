@@ -74,6 +74,12 @@ pub struct Report {
     /// repetitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
+    /// Whether the run was interrupted (Ctrl-C, SIGTERM) before it was complete: the
+    /// report holds what was measured until then. An interrupted run's figures are its
+    /// own, and no speedup or expectation is derived from one. False in reports written
+    /// before interruption was recorded.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 impl Report {
@@ -179,11 +185,16 @@ pub struct RunReport {
     pub wall_s: f64,
     /// Whether the deadline cut the run short.
     pub deadline_hit: bool,
+    /// Whether the run was stopped early (Ctrl-C, SIGTERM): calls unfinished then are
+    /// `cancelled`.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Calls that succeeded / all calls.
     pub success_rate: f64,
     /// Percentiles of end-to-end latency (end − ready) over calls that started.
     pub latency: Percentiles,
-    /// One per call, in input order.
+    /// One per call, in input order; empty when the run was made with
+    /// [`CallRecords::Omit`] (`run --no-calls`).
     pub calls: Vec<CallReport>,
     /// Per tool, by name.
     pub tools: BTreeMap<String, ToolStats>,
@@ -337,9 +348,25 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// Whether a report keeps one record per call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallRecords {
+    /// Every call's times, attempts and error: what the timelines are drawn from.
+    #[default]
+    Keep,
+    /// Only the per-tool figures and histograms, for runs where a record per call would
+    /// not fit in memory (about 500 bytes each, a million calls to a run).
+    Omit,
+}
+
 impl RunReport {
-    /// Summarises a run of `plan`.
+    /// Summarises a run of `plan`, with a record of each call.
     pub fn new<O>(plan: &Plan, mode: RunMode, run: &RunOutcome<O>) -> Self {
+        Self::build(plan, mode, run, CallRecords::Keep)
+    }
+
+    /// Summarises a run of `plan`, keeping a record of each call or not.
+    pub fn build<O>(plan: &Plan, mode: RunMode, run: &RunOutcome<O>, records: CallRecords) -> Self {
         let mut service: Vec<LatencyHistogram> = plan.tools().iter().map(|_| LatencyHistogram::new()).collect();
         let mut queue = service.clone();
         let mut latency = LatencyHistogram::new();
@@ -353,7 +380,10 @@ impl RunReport {
                 ..ToolStats::default()
             })
             .collect();
-        let mut calls = Vec::with_capacity(run.calls.len());
+        let mut calls = match records {
+            CallRecords::Keep => Vec::with_capacity(run.calls.len()),
+            CallRecords::Omit => Vec::new(),
+        };
         for (call, out) in plan.calls().iter().zip(&run.calls) {
             let t = call.tool.index();
             let stats = &mut tools[t];
@@ -370,6 +400,9 @@ impl RunReport {
                 service[t].record(s);
                 queue[t].record(q);
                 latency.record(s + q);
+            }
+            if records == CallRecords::Omit {
+                continue;
             }
             calls.push(CallReport {
                 id: call.id.clone(),
@@ -396,6 +429,7 @@ impl RunReport {
             max_concurrency: run.max_concurrency,
             wall_s: secs(run.wall),
             deadline_hit: run.deadline_hit,
+            interrupted: run.interrupted,
             success_rate: ok as f64 / run.calls.len().max(1) as f64,
             latency: Percentiles::of(&latency),
             calls,
@@ -409,9 +443,9 @@ impl RunReport {
         }
     }
 
-    /// Calls in this run.
+    /// Calls in this run (counted per tool, so also without per-call records).
     pub fn call_count(&self) -> usize {
-        self.calls.len()
+        self.tools.values().map(|t| t.count).sum()
     }
 
     /// Attaches each call's attempts, as recorded while the run ran, one list per call

@@ -167,6 +167,7 @@ mod tests {
             max_concurrency: 1,
             deadline_hit: false,
             stalled: false,
+            interrupted: false,
         }
     }
 

@@ -67,6 +67,7 @@ mod tests {
                 max_concurrency: 5,
                 wall_s,
                 deadline_hit: false,
+                interrupted: false,
                 success_rate: 1.0,
                 latency: Default::default(),
                 calls: Vec::new(),

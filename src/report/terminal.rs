@@ -33,6 +33,13 @@ impl Render for Terminal {
             out,
             "Per run: end-to-end latency (queue wait + service). Per tool: service time."
         )?;
+        if report.partial {
+            writeln!(
+                out,
+                "! interrupted: the report holds what was measured until then (unfinished calls were cancelled); \
+                 no speedup or expectation is derived from it"
+            )?;
+        }
         for run in report.runs.iter().filter(|r| r.deadline_hit) {
             writeln!(
                 out,
@@ -217,6 +224,7 @@ mod tests {
             expectations: Vec::new(),
             repetitions: Vec::new(),
             summary: None,
+            partial: false,
         }
     }
 

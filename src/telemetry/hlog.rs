@@ -246,9 +246,9 @@ mod tests {
         let scenario = scenario::parse(text, std::path::Path::new("hlog.toml")).expect("valid scenario");
         let request = RunRequest {
             modes: Modes::Compare,
-            max_concurrency: None,
             clock: ClockKind::Virtual,
             seed: Some(seed),
+            ..RunRequest::default()
         };
         harness::run(&scenario, &request).expect("runs")
     }
