@@ -35,9 +35,8 @@ fn run(latency: &str) -> Report {
     let scenario = scenario::parse(&text, Path::new("accuracy.toml")).expect("valid");
     let request = RunRequest {
         modes: Modes::Parallel,
-        max_concurrency: None,
         clock: ClockKind::Virtual,
-        seed: None,
+        ..RunRequest::default()
     };
     harness::run(&scenario, &request).expect("runs")
 }
