@@ -241,7 +241,11 @@ fn simulated_hangs_and_overlong_cpu_work_are_cancelled_without_leaking_tasks() {
     assert_eq!(tasks, 0, "tasks still alive after the run");
     let timeouts = run.count(CallStatus::Timeout);
     assert!(timeouts >= 4, "every CPU call and some API calls time out: {timeouts}");
-    assert!(run.calls[30..].iter().all(|c| c.status == CallStatus::Timeout && c.attempts == 2));
+    assert!(
+        run.calls[30..]
+            .iter()
+            .all(|c| c.status == CallStatus::Timeout && c.attempts == 2)
+    );
     assert_eq!(run.count(CallStatus::Ok) + timeouts, 34);
 }
 
@@ -276,7 +280,10 @@ fn assert_storm_outcome(run: &RunOutcome<()>, deadline: Duration) {
     // and each of those retried again and again until the deadline cut it off.
     let started = run.calls.iter().filter(|c| c.attempts > 0).count();
     let attempts: u32 = run.calls.iter().map(|c| c.attempts).sum();
-    assert!(started >= 16 && attempts as usize >= 3 * started, "{attempts} attempts by {started} calls");
+    assert!(
+        started >= 16 && attempts as usize >= 3 * started,
+        "{attempts} attempts by {started} calls"
+    );
 }
 
 #[test]

@@ -69,14 +69,24 @@ impl Output {
 
     /// Writes `bytes` and moves the file into place.
     pub(super) fn commit(self, bytes: &[u8]) -> io::Result<()> {
+        self.commit_with(|out| out.write_all(bytes))
+    }
+
+    /// Writes what `write` produces, streamed rather than built in memory first (a
+    /// million calls' JSON is a gigabyte), and moves the file into place only once all
+    /// of it is written and synced.
+    pub(super) fn commit_with(self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         match self {
             Output::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(bytes)?;
+                let mut out = io::BufWriter::new(io::stdout().lock());
+                write(&mut out)?;
                 out.flush()
             }
-            Output::File(mut pending) => {
-                pending.file.write_all(bytes)?;
+            Output::File(pending) => {
+                let mut out = io::BufWriter::new(&pending.file);
+                write(&mut out)?;
+                out.flush()?;
+                drop(out);
                 pending.file.sync_all()?;
                 std::fs::rename(&pending.temp, &pending.target)?;
                 forget(&pending.temp);

@@ -1,6 +1,6 @@
 //! `parabench run`: the sequential and parallel runs, the speedup and the report.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -285,18 +285,14 @@ fn write_reports(report: &Report, outputs: Outputs, check: bool, telemetry: Opti
         std::io::stdout().write_all(&table)
     };
     if let Some(output) = output {
-        let mut json = Vec::new();
-        let _ = Json.render(report, &mut json);
-        if let Err(e) = output.commit(&json) {
+        if let Err(e) = output.commit_with(|out| Json.render(report, out)) {
             eprintln!("error: cannot write the JSON report: {e}");
             return EXIT_INPUT;
         }
     }
     if let Some(hlog) = hlog {
-        let mut log = Vec::new();
-        let written = hlog::write(report, &mut log, "interval log")
-            .map_err(|e| e.to_string())
-            .and_then(|()| hlog.commit(&log).map_err(|e| e.to_string()));
+        let written =
+            hlog.commit_with(|out| hlog::write(report, &mut &mut *out, "interval log").map_err(io::Error::other));
         if let Err(e) = written {
             eprintln!("error: cannot write the interval log: {e}");
             return EXIT_INPUT;

@@ -6,12 +6,13 @@
 mod attempt_log;
 
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use attempt_log::AttemptLog;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, virtual_runtime};
-use crate::executor::{Executor, ExecutorConfig, Observer, RunOutcome, Schedule};
+use crate::executor::{Executor, ExecutorConfig, Observer, Schedule};
 use crate::report::expect::{self, Measured};
 use crate::report::model::{CallRecords, Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
 use crate::report::speedup::{SpeedupBound, ratio};
@@ -153,7 +154,6 @@ pub fn run_observed<B: Observer>(
         ClockKind::Virtual => scenario.cpu_cores.unwrap_or_else(machine_cores),
         ClockKind::Real => machine_cores(),
     };
-    let runs_planned = runs.len();
     let runtime = match request.clock {
         ClockKind::Virtual => virtual_runtime()?,
         ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
@@ -162,11 +162,18 @@ pub fn run_observed<B: Observer>(
             .build()?,
     };
 
-    let mut outcomes: Vec<(RunMode, RunOutcome<()>)> = Vec::with_capacity(runs.len());
+    let compare = request.modes == Modes::Compare;
+    // Each run's outcomes are dropped once summarised, so a run of a million calls holds
+    // one run's outcomes at a time: the bound takes what it needs from the sequential run
+    // right away, and the speedup needs only the walls.
+    let mut walls: Vec<(RunMode, Duration)> = Vec::with_capacity(runs.len());
+    let mut sequential_bound = None;
+    let mut partial = false;
     let mut reports: Vec<RunReport> = Vec::with_capacity(runs.len());
     for (mode, config) in runs {
         // A run stopped before it began is not reported at all: it measured nothing.
         if request.interrupted() && !reports.is_empty() {
+            partial = true;
             break;
         }
         let clock = match request.clock {
@@ -187,20 +194,19 @@ pub fn run_observed<B: Observer>(
             Some(log) => report.with_attempt_spans(log.into_spans()),
             None => report,
         });
-        outcomes.push((mode, outcome));
+        partial |= outcome.interrupted;
+        if compare && mode == RunMode::Sequential {
+            let limit = effective_limit(&parallel);
+            sequential_bound = Some(SpeedupBound::new(&scenario.plan, &outcome, limit, cores.get()));
+        }
+        walls.push((mode, outcome.wall));
     }
-    let partial = outcomes.len() < runs_planned || outcomes.iter().any(|(_, o)| o.interrupted);
 
-    let (speedup, bound) = match outcomes.as_slice() {
+    let (speedup, bound) = match (walls.as_slice(), sequential_bound) {
         // A speedup from a run cut short would be a ratio of two different workloads.
         _ if partial => (None, None),
-        [(RunMode::Sequential, seq), (_, par)] => {
-            let limit = effective_limit(&parallel);
-            let bound = SpeedupBound::new(&scenario.plan, seq, limit, cores.get());
-            (
-                Some(ratio(seq.wall, par.wall)),
-                Some((bound.speedup_bound(seq.wall), bound)),
-            )
+        ([(RunMode::Sequential, seq), (_, par)], Some(bound)) => {
+            (Some(ratio(*seq, *par)), Some((bound.speedup_bound(*seq), bound)))
         }
         _ => (None, None),
     };

@@ -1,0 +1,148 @@
+//! Scale: a million simulated calls and a hundred thousand real ones complete, and the
+//! memory they take is bounded: a fixed cost per call, much smaller without per-call
+//! records (`--no-calls`). Memory is the child's own peak resident set, from wait4(2).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{read_json, root, temp_dir, write};
+
+/// Documented in the README's "Scale and memory": what a simulated call may cost at the
+/// peak, without and with its record in the report.
+const BYTES_PER_CALL_WITHOUT_RECORDS: f64 = 400.0;
+const BYTES_PER_CALL_WITH_RECORDS: f64 = 2_000.0;
+
+/// Runs the binary with `args` and returns its exit code and peak resident memory.
+fn run_measured(args: &[&str]) -> (i32, u64) {
+    let child = Command::new(env!("CARGO_BIN_EXE_parabench"))
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value to be overwritten; the pid is our own child,
+    // which `std` never waits for as the `Child` is forgotten below.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    std::mem::forget(child);
+    assert_eq!(reaped, pid);
+    assert!(libc::WIFEXITED(status), "killed: {status}");
+    // Linux reports ru_maxrss in KiB.
+    (
+        libc::WEXITSTATUS(status),
+        u64::try_from(usage.ru_maxrss).unwrap() * 1024,
+    )
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Two tools and `calls` calls, split 3:2, as in `tests/scale/million_virtual.toml`.
+fn scenario(dir: &Path, calls: usize) -> String {
+    let text = std::fs::read_to_string(root().join("tests/scale/million_virtual.toml"))
+        .unwrap()
+        .replace("count = 600000", &format!("count = {}", calls * 3 / 5))
+        .replace("count = 400000", &format!("count = {}", calls * 2 / 5));
+    write(dir, &format!("{calls}.toml"), &text).to_str().unwrap().to_owned()
+}
+
+fn calls_in(report: &serde_json::Value) -> (u64, usize) {
+    let run = &report["runs"][0];
+    let counted = run["tools"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["count"].as_u64().unwrap())
+        .sum();
+    (counted, run["calls"].as_array().unwrap().len())
+}
+
+#[test]
+fn a_million_simulated_calls_complete_in_bounded_memory() {
+    let dir = temp_dir("scale-million");
+    let json = dir.join("m.json");
+    let (code, peak) = run_measured(&[
+        "run",
+        "tests/scale/million_virtual.toml",
+        "--clock",
+        "virtual",
+        "--mode",
+        "parallel",
+        "--no-calls",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let report = read_json(&json);
+    assert_eq!(calls_in(&report), (1_000_000, 0));
+    assert!(
+        std::fs::metadata(&json).unwrap().len() < 16 * 1024,
+        "no per-call data in the report"
+    );
+    eprintln!("1,000,000 simulated calls: peak {:.0} MiB", mib(peak));
+    let bound = 1_000_000.0 * BYTES_PER_CALL_WITHOUT_RECORDS + 64.0 * 1024.0 * 1024.0;
+    assert!(
+        (peak as f64) < bound,
+        "peak {:.0} MiB, bound {:.0} MiB",
+        mib(peak),
+        mib(bound as u64)
+    );
+}
+
+#[test]
+fn memory_per_call_is_bounded_and_much_lower_without_records() {
+    let dir = temp_dir("scale-slope");
+    let (small, large) = (10_000, 60_000);
+    let peak = |calls: usize, extra: &[&str]| {
+        let path = scenario(&dir, calls);
+        let mut args = vec!["run", path.as_str(), "--clock", "virtual", "--json", "-"];
+        args.extend(extra);
+        let (code, peak) = run_measured(&args);
+        assert_eq!(code, 0);
+        peak
+    };
+    let slope = |extra: &[&str]| (peak(large, extra) as f64 - peak(small, extra) as f64) / (large - small) as f64;
+    let without = slope(&["--no-calls"]);
+    let with = slope(&[]);
+    eprintln!("peak memory per call: {without:.0} B without records, {with:.0} B with");
+    assert!(
+        without < BYTES_PER_CALL_WITHOUT_RECORDS,
+        "{without:.0} bytes per call without records"
+    );
+    assert!(
+        with < BYTES_PER_CALL_WITH_RECORDS,
+        "{with:.0} bytes per call with records"
+    );
+    assert!(
+        with > 2.0 * without,
+        "records cost {with:.0} B/call, none {without:.0} B/call"
+    );
+}
+
+#[test]
+fn a_hundred_thousand_real_calls_at_a_thousand_in_flight_complete() {
+    let dir = temp_dir("scale-real");
+    let json = dir.join("r.json");
+    let (code, peak) = run_measured(&[
+        "run",
+        "tests/scale/hundred_thousand_real.toml",
+        "--mode",
+        "parallel",
+        "--no-calls",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let report = read_json(&json);
+    assert_eq!(calls_in(&report), (100_000, 0));
+    assert_eq!(report["runs"][0]["tools"]["api"]["ok"], 100_000);
+    assert_eq!(report["runs"][0]["max_concurrency"], 1000);
+    eprintln!("100,000 real calls: peak {:.0} MiB", mib(peak));
+    assert!(mib(peak) < 128.0, "peak {:.0} MiB", mib(peak));
+}
