@@ -239,7 +239,10 @@ fn promtool() -> Option<Command> {
         return Some(Command::new("promtool"));
     }
     if std::env::var("PARABENCH_SKIP_PROMTOOL").is_ok_and(|v| v == "1") {
-        eprintln!("\n!!! SKIPPED: promtool not found and PARABENCH_SKIP_PROMTOOL=1; {PROMTOOL_HELP}\n");
+        // Straight to stderr: libtest captures eprintln! of passing tests, and a skipped
+        // check must not look like a passed one.
+        let message = format!("\n!!! SKIPPED: promtool not found and PARABENCH_SKIP_PROMTOOL=1; {PROMTOOL_HELP}\n");
+        std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes()).unwrap();
         return None;
     }
     panic!("{PROMTOOL_HELP}");
