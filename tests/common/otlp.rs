@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceReq
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, metric};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -160,6 +160,12 @@ impl Receiver {
             .flat_map(|rm| &rm.scope_metrics)
             .flat_map(|sm| sm.metrics.clone())
             .collect()
+    }
+
+    /// Every metrics batch received, with its resource and scopes, in order of arrival.
+    pub fn resource_metrics(&self) -> Vec<ResourceMetrics> {
+        let got = self.received.lock().unwrap();
+        got.metrics.iter().flat_map(|r| r.resource_metrics.clone()).collect()
     }
 
     /// The names of the metrics received.

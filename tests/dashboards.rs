@@ -1,0 +1,1731 @@
+//! The dashboards and the local observability stack in `dashboards/`, checked without
+//! Docker: every PromQL expression of the Grafana dashboard goes through Prometheus's own
+//! `promtool`; every metric name and label it queries is one that a real run emits, as the
+//! collector's Prometheus exporter names it; the trace links open real span names in the
+//! provisioned Jaeger data source; and the compose file, the collector, Jaeger, Prometheus
+//! and Grafana configurations parse and agree with each other and with the README.
+
+mod common;
+#[path = "common/otlp.rs"]
+mod otlp;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, metric};
+use otlp::Receiver;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------
+// The files
+
+fn dashboards_dir() -> PathBuf {
+    common::root().join("dashboards")
+}
+
+/// A YAML file of `dashboards/`, as JSON values (every key in these files is a string).
+fn yaml(relative: &str) -> Value {
+    let path = dashboards_dir().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()))
+}
+
+fn dashboard() -> Value {
+    common::read_json(&dashboards_dir().join("parabench.json"))
+}
+
+fn compose() -> Value {
+    yaml("compose.yaml")
+}
+
+fn collector() -> Value {
+    yaml("otel-collector.yaml")
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer}"))
+}
+
+/// The port of `host:port`, `scheme://host:port` or `scheme://host:port/path`.
+fn host_and_port(address: &str) -> (String, u16) {
+    let rest = address.split_once("://").map_or(address, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap();
+    let (host, port) = authority
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("{address} names no port"));
+    (
+        host.to_string(),
+        port.parse().unwrap_or_else(|_| panic!("{address}: bad port")),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The dashboard's queries
+
+/// Every panel, including those nested in (collapsed) rows.
+fn all_panels(dashboard: &Value) -> Vec<&Value> {
+    fn walk<'a>(panels: &'a Value, out: &mut Vec<&'a Value>) {
+        for panel in panels.as_array().into_iter().flatten() {
+            out.push(panel);
+            if let Some(nested) = panel.get("panels") {
+                walk(nested, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dashboard["panels"], &mut out);
+    out
+}
+
+/// A PromQL expression and where it comes from, for messages.
+#[derive(Clone, Debug)]
+struct Query {
+    origin: String,
+    expr: String,
+}
+
+/// The `expr` of every panel target.
+fn panel_queries(dashboard: &Value) -> Vec<Query> {
+    all_panels(dashboard)
+        .into_iter()
+        .flat_map(|panel| {
+            let title = panel["title"].as_str().unwrap_or("?").to_string();
+            panel["targets"].as_array().into_iter().flatten().filter_map(move |t| {
+                t["expr"].as_str().map(|expr| Query {
+                    origin: format!("panel {title:?}, query {}", t["refId"].as_str().unwrap_or("?")),
+                    expr: expr.to_string(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// A template variable's `label_values(SELECTOR, LABEL)` query: Grafana syntax, not PromQL.
+#[derive(Clone, Debug)]
+struct LabelValues {
+    variable: String,
+    selector: Option<String>,
+    label: String,
+}
+
+fn parse_label_values(variable: &str, query: &str) -> LabelValues {
+    let inner = query
+        .trim()
+        .strip_prefix("label_values(")
+        .and_then(|q| q.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("variable {variable}: only label_values(...) queries are checked, got {query:?}"));
+    // The label comes last and has no comma; the selector may have commas between braces.
+    let (selector, label) = match inner.rsplit_once(',') {
+        Some((selector, label)) => (Some(selector.trim().to_string()), label.trim()),
+        None => (None, inner.trim()),
+    };
+    LabelValues {
+        variable: variable.to_string(),
+        selector,
+        label: label.to_string(),
+    }
+}
+
+/// The query of every `query` template variable.
+fn variable_queries(dashboard: &Value) -> Vec<LabelValues> {
+    dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["type"] == "query")
+        .map(|v| {
+            let name = v["name"].as_str().unwrap();
+            let query = v["query"]
+                .as_str()
+                .or_else(|| v["query"]["query"].as_str())
+                .unwrap_or_else(|| panic!("variable {name} has no query"));
+            parse_label_values(name, query)
+        })
+        .collect()
+}
+
+/// The PromQL the dashboard sends: panel expressions, and the selectors inside the
+/// variables' `label_values(...)`.
+fn all_promql(dashboard: &Value) -> Vec<Query> {
+    let mut queries = panel_queries(dashboard);
+    queries.extend(variable_queries(dashboard).into_iter().filter_map(|lv| {
+        lv.selector.map(|expr| Query {
+            origin: format!("variable {}", lv.variable),
+            expr,
+        })
+    }));
+    queries
+}
+
+// ---------------------------------------------------------------------------------------
+// Grafana variables and their stand-ins
+
+/// Grafana's built-in interval variables, replaced by durations that PromQL accepts.
+const BUILTIN_DURATIONS: [(&str, &str); 3] = [("__rate_interval", "5m"), ("__interval", "1m"), ("__range", "1h")];
+
+/// The names of the variables in `text`: `$name`, `${name}` and `${name:format}`.
+fn grafana_variables(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        rest = &rest[at + 1..];
+        let name = if let Some(braced) = rest.strip_prefix('{') {
+            let end = braced.find('}').expect("an unclosed ${");
+            let name = braced[..end].split(':').next().unwrap();
+            rest = &braced[end + 1..];
+            name
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..end];
+            rest = &rest[end..];
+            name
+        };
+        names.push(name.to_string());
+    }
+    names
+}
+
+/// `expr` with each Grafana variable replaced by a valid stand-in: built-in intervals by
+/// durations, template variables (used in regex matchers) by `.*`.
+fn with_stand_ins(expr: &str) -> String {
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let (name, after) = if let Some(braced) = rest.strip_prefix('{') {
+            let end = braced.find('}').expect("an unclosed ${");
+            (braced[..end].split(':').next().unwrap(), &braced[end + 1..])
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        let stand_in = BUILTIN_DURATIONS
+            .iter()
+            .find(|(builtin, _)| *builtin == name)
+            .map_or(".*", |(_, duration)| *duration);
+        out.push_str(stand_in);
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// promtool
+
+/// Where CI gets promtool from, and the local escape hatch.
+const PROMTOOL_HELP: &str = "promtool (Debian's `prometheus` package: `apt-get install prometheus`; .ci/run installs \
+     it) is required to check the dashboard's PromQL; set PARABENCH_SKIP_PROMTOOL=1 to skip this check locally";
+
+/// promtool, or `None` when it is missing and the developer chose to skip. Missing
+/// without the opt-out fails: CI must never pass because the checker was absent.
+fn promtool() -> Option<Command> {
+    let found = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(Command::new("promtool"));
+    }
+    if std::env::var("PARABENCH_SKIP_PROMTOOL").is_ok_and(|v| v == "1") {
+        // Straight to stderr: libtest captures eprintln! of passing tests, and a skipped
+        // check must not look like a passed one.
+        let message = format!("\n!!! SKIPPED: promtool not found and PARABENCH_SKIP_PROMTOOL=1; {PROMTOOL_HELP}\n");
+        std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes()).unwrap();
+        return None;
+    }
+    panic!("{PROMTOOL_HELP}");
+}
+
+/// Writes one recording rule per expression (Grafana variables replaced by stand-ins)
+/// and runs `promtool check rules` on them: Prometheus's own parser judges each one.
+fn promtool_check_rules(promtool: Command, queries: &[Query], name: &str) -> Result<(), String> {
+    let mut rules = String::from("groups:\n  - name: parabench_dashboard\n    rules:\n");
+    let mut seen = BTreeSet::new();
+    let mut legend = String::new();
+    for (i, q) in queries.iter().enumerate() {
+        let expr = with_stand_ins(&q.expr);
+        // Identical rules would only draw promtool's duplicate-rule lint.
+        if !seen.insert(expr.clone()) {
+            continue;
+        }
+        // A JSON string is a valid YAML double-quoted scalar.
+        rules.push_str(&format!(
+            "      - record: dashboard:query_{i}\n        expr: {}\n",
+            serde_json::to_string(&expr).unwrap()
+        ));
+        legend.push_str(&format!("  dashboard:query_{i} = {}: {expr}\n", q.origin));
+    }
+    let dir = common::temp_dir(name);
+    let file = common::write(&dir, "dashboard_rules.yml", &rules);
+    let mut promtool = promtool;
+    let out = promtool.arg("check").arg("rules").arg(&file).output().unwrap();
+    let (_, stdout, stderr) = common::text(&out);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "promtool rejected the rules:\n{stdout}{stderr}\nwhere\n{legend}"
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A small PromQL scanner: which metrics, label matchers and grouping labels an
+// expression uses. It assumes valid PromQL (promtool checks that separately).
+
+#[derive(Clone, Debug, PartialEq)]
+struct Matcher {
+    label: String,
+    op: String,
+    value: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Selector {
+    metric: String,
+    matchers: Vec<Matcher>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Scan {
+    selectors: Vec<Selector>,
+    /// Labels named in `by`, `without`, `on`, `ignoring`, `group_left`, `group_right`.
+    grouping: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Ident(String),
+    Str(String),
+    Number,
+    Punct(String),
+}
+
+fn tokenize(expr: &str) -> Vec<Token> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '"' || c == '\'' || c == '`' {
+            let mut value = String::new();
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                if chars[i] == '\\' && c != '`' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                value.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            tokens.push(Token::Str(value));
+        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':') {
+                i += 1;
+            }
+            tokens.push(Token::Ident(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit() || c == '.' {
+            // Numbers and durations (0.99, 5m, 1e9) alike.
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            tokens.push(Token::Number);
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            let punct = if ["!=", "=~", "!~", "==", ">=", "<="].contains(&two.as_str()) {
+                two
+            } else {
+                c.to_string()
+            };
+            i += punct.chars().count();
+            tokens.push(Token::Punct(punct));
+        }
+    }
+    tokens
+}
+
+const GROUPING_KEYWORDS: [&str; 6] = ["by", "without", "on", "ignoring", "group_left", "group_right"];
+const AGGREGATIONS: [&str; 14] = [
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+];
+const OTHER_KEYWORDS: [&str; 7] = ["and", "or", "unless", "bool", "offset", "inf", "nan"];
+
+fn is_punct(token: Option<&Token>, p: &str) -> bool {
+    matches!(token, Some(Token::Punct(q)) if q == p)
+}
+
+/// The label matchers of a selector, from just after its `{` to just after its `}`.
+fn scan_matchers(tokens: &[Token], mut i: usize) -> (Vec<Matcher>, usize) {
+    let mut matchers = Vec::new();
+    while i < tokens.len() && !is_punct(tokens.get(i), "}") {
+        match (&tokens[i], tokens.get(i + 1), tokens.get(i + 2)) {
+            (Token::Ident(label), Some(Token::Punct(op)), Some(Token::Str(value))) => {
+                matchers.push(Matcher {
+                    label: label.clone(),
+                    op: op.clone(),
+                    value: value.clone(),
+                });
+                i += 3;
+            }
+            (Token::Punct(comma), _, _) if comma == "," => i += 1,
+            (other, _, _) => panic!("unexpected {other:?} in a label matcher list"),
+        }
+    }
+    (matchers, i + 1)
+}
+
+fn scan(expr: &str) -> Scan {
+    let tokens = tokenize(expr);
+    let mut out = Scan::default();
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            // Range and subquery durations.
+            Token::Punct(p) if p == "[" => {
+                while i < tokens.len() && !is_punct(tokens.get(i), "]") {
+                    i += 1;
+                }
+                i += 1;
+            }
+            // A selector with no metric name (`{__name__=~"..."}`).
+            Token::Punct(p) if p == "{" => {
+                let (matchers, next) = scan_matchers(&tokens, i + 1);
+                out.selectors.push(Selector {
+                    metric: String::new(),
+                    matchers,
+                });
+                i = next;
+            }
+            Token::Ident(word) if GROUPING_KEYWORDS.contains(&word.as_str()) => {
+                i += 1;
+                if is_punct(tokens.get(i), "(") {
+                    i += 1;
+                    while i < tokens.len() && !is_punct(tokens.get(i), ")") {
+                        if let Token::Ident(label) = &tokens[i] {
+                            out.grouping.insert(label.clone());
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            Token::Ident(word)
+                if AGGREGATIONS.contains(&word.as_str())
+                    || OTHER_KEYWORDS.contains(&word.as_str())
+                    || is_punct(tokens.get(i + 1), "(") =>
+            {
+                i += 1;
+            }
+            Token::Ident(metric) => {
+                let (matchers, next) = if is_punct(tokens.get(i + 1), "{") {
+                    scan_matchers(&tokens, i + 2)
+                } else {
+                    (Vec::new(), i + 1)
+                };
+                out.selectors.push(Selector {
+                    metric: metric.clone(),
+                    matchers,
+                });
+                i = next;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// The collector's Prometheus translation (exporter `prometheus`, translation strategy
+// UnderscoreEscapingWithSuffixes), after prometheus/otlptranslator's metric_namer.go and
+// unit_namer.go, which the collector's exporter uses.
+
+/// OTLP data point kinds as the translation tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    MonotonicSum,
+    NonMonotonicSum,
+    Gauge,
+    Histogram,
+    ExponentialHistogram,
+    Summary,
+}
+
+/// The strategy [`prometheus_name`] implements; the collector config must say the same.
+const TRANSLATION_STRATEGY: &str = "UnderscoreEscapingWithSuffixes";
+
+/// UCUM units to Prometheus unit words (otlptranslator's `unitMap`).
+fn unit_word(unit: &str) -> &str {
+    match unit {
+        "d" => "days",
+        "h" => "hours",
+        "min" => "minutes",
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "us" => "microseconds",
+        "ns" => "nanoseconds",
+        "By" => "bytes",
+        "KiBy" => "kibibytes",
+        "MiBy" => "mebibytes",
+        "GiBy" => "gibibytes",
+        "TiBy" => "tibibytes",
+        "KBy" => "kilobytes",
+        "MBy" => "megabytes",
+        "GBy" => "gigabytes",
+        "TBy" => "terabytes",
+        "m" => "meters",
+        "V" => "volts",
+        "A" => "amperes",
+        "J" => "joules",
+        "W" => "watts",
+        "g" => "grams",
+        "Cel" => "celsius",
+        "Hz" => "hertz",
+        "1" => "",
+        "%" => "percent",
+        other => other,
+    }
+}
+
+/// The "per" part of a unit (`perUnitMap`): `/s` reads "per second".
+fn per_unit_word(unit: &str) -> &str {
+    match unit {
+        "s" => "second",
+        "m" => "minute",
+        "h" => "hour",
+        "d" => "day",
+        "w" => "week",
+        "mo" => "month",
+        "y" => "year",
+        other => other,
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == ':'
+}
+
+/// Invalid characters to `_`, runs of `_` to one, no leading `_` (`cleanUpUnit`).
+fn clean_unit(unit: &str) -> String {
+    let mapped: String = unit.chars().map(|c| if is_name_char(c) { c } else { '_' }).collect();
+    let mut collapsed = String::new();
+    for c in mapped.chars() {
+        if !(c == '_' && collapsed.ends_with('_')) {
+            collapsed.push(c);
+        }
+    }
+    collapsed.trim_start_matches('_').to_string()
+}
+
+/// The main and "per" unit suffixes; a unit in braces (`{call}`) is an annotation and
+/// gives none (`buildUnitSuffixes`).
+fn unit_suffixes(unit: &str) -> (String, String) {
+    let mut parts = unit.splitn(2, '/');
+    let main = parts.next().unwrap_or("").trim();
+    let main = if main.is_empty() || main.contains(['{', '}']) {
+        ""
+    } else {
+        unit_word(main)
+    };
+    let per = match parts.next().map(str::trim) {
+        Some(per) if !per.is_empty() && !per.contains(['{', '}']) => format!("per_{}", per_unit_word(per)),
+        _ => String::new(),
+    };
+    (clean_unit(main), clean_unit(&per))
+}
+
+/// The Prometheus name of an OTLP metric (`normalizeName`): split on anything but
+/// letters, digits and `:`, add the unit unless the name already has it, `total` last for
+/// monotonic sums, `ratio` last for gauges of unit `1`, join with `_`. Histograms then
+/// expose `_bucket`, `_sum` and `_count` series of this name ([`series_names`]).
+fn prometheus_name(name: &str, unit: &str, kind: Kind) -> String {
+    let mut tokens: Vec<String> = name
+        .split(|c: char| !is_name_char(c))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    let (mut main, per) = unit_suffixes(unit);
+    if tokens.contains(&main) {
+        main.clear();
+    }
+    let per = if per == "per_" {
+        String::new()
+    } else {
+        let per = per.strip_suffix('_').unwrap_or(&per).to_string();
+        if tokens.contains(&per) { String::new() } else { per }
+    };
+    if !per.is_empty() {
+        main = main.strip_suffix('_').unwrap_or(&main).to_string();
+    }
+    tokens.extend([main, per].into_iter().filter(|t| !t.is_empty()));
+    let mut last = |word: &str| {
+        tokens.retain(|t| t != word);
+        tokens.push(word.to_string());
+    };
+    if kind == Kind::MonotonicSum {
+        last("total");
+    }
+    if unit == "1" && kind == Kind::Gauge {
+        last("ratio");
+    }
+    let joined = tokens.join("_");
+    if joined.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{joined}")
+    } else {
+        joined
+    }
+}
+
+/// The series names Prometheus scrapes for one metric.
+fn series_names(base: &str, kind: Kind) -> Vec<String> {
+    match kind {
+        Kind::Histogram => vec![format!("{base}_bucket"), format!("{base}_sum"), format!("{base}_count")],
+        Kind::Summary => vec![base.to_string(), format!("{base}_sum"), format!("{base}_count")],
+        // Native histograms keep the bare name.
+        _ => vec![base.to_string()],
+    }
+}
+
+/// A label name from an attribute key: invalid characters to `_`, and a `key_` prefix
+/// before a leading digit. (The attribute keys parabench uses need no more of
+/// otlptranslator's normalize_label.go.)
+fn prometheus_label(key: &str) -> String {
+    let label: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if label.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("key_{label}")
+    } else {
+        label
+    }
+}
+
+fn kind_of(metric: &Metric) -> Kind {
+    match metric.data.as_ref().expect("a metric with data") {
+        metric::Data::Sum(s) if s.is_monotonic => Kind::MonotonicSum,
+        metric::Data::Sum(_) => Kind::NonMonotonicSum,
+        metric::Data::Gauge(_) => Kind::Gauge,
+        metric::Data::Histogram(_) => Kind::Histogram,
+        metric::Data::ExponentialHistogram(_) => Kind::ExponentialHistogram,
+        metric::Data::Summary(_) => Kind::Summary,
+    }
+}
+
+/// Each data point's attributes.
+fn point_attributes(metric: &Metric) -> Vec<&[KeyValue]> {
+    match metric.data.as_ref().expect("a metric with data") {
+        metric::Data::Sum(s) => s.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
+        metric::Data::Gauge(g) => g.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
+        metric::Data::Histogram(h) => h.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
+        metric::Data::ExponentialHistogram(h) => h.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
+        metric::Data::Summary(s) => s.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
+    }
+}
+
+fn value_text(kv: &KeyValue) -> String {
+    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The collector's metrics pipeline between receiver and exporter: the `set` statements
+/// of its transform processors, as (data point attribute, resource attribute) pairs.
+fn transform_copies(collector: &Value) -> Vec<(String, String)> {
+    let mut copies = Vec::new();
+    for processor in collector["service"]["pipelines"]["metrics"]["processors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let id = processor.as_str().unwrap();
+        assert!(
+            id.split('/').next() == Some("transform"),
+            "the metrics pipeline's processor {id} may change names or labels: teach tests/dashboards.rs what it does"
+        );
+        for group in collector["processors"][id]["metric_statements"].as_array().unwrap() {
+            assert_eq!(
+                group["context"], "datapoint",
+                "{id}: only datapoint statements are modelled"
+            );
+            for statement in group["statements"].as_array().unwrap() {
+                copies.push(parse_copy(statement.as_str().unwrap()));
+            }
+        }
+    }
+    copies
+}
+
+/// `set(attributes["K"], resource.attributes["R"])` as (K, R).
+fn parse_copy(statement: &str) -> (String, String) {
+    let quoted = |s: &str| {
+        s.strip_prefix("[\"")
+            .and_then(|s| s.strip_suffix("\"]"))
+            .map(str::to_string)
+    };
+    let args = statement
+        .trim()
+        .strip_prefix("set(")
+        .and_then(|s| s.strip_suffix(')'))
+        .and_then(|s| s.split_once(", "));
+    let parsed = args.and_then(|(target, source)| {
+        Some((
+            quoted(target.strip_prefix("attributes")?)?,
+            quoted(source.strip_prefix("resource.attributes")?)?,
+        ))
+    });
+    parsed.unwrap_or_else(|| {
+        panic!("only set(attributes[\"K\"], resource.attributes[\"R\"]) is modelled, not {statement:?}")
+    })
+}
+
+/// What Prometheus scrapes from the collector: each series name with its labels and the
+/// values each label took.
+#[derive(Debug, Default)]
+struct Exposition {
+    series: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+    /// The base name of each OTLP metric.
+    families: BTreeSet<String>,
+}
+
+impl Exposition {
+    /// Adds what the collector makes of `batch`: `copies` (the transform processor) adds
+    /// resource attributes to each data point, the exporter translates names and
+    /// attribute keys and adds `job` (service.name) and `instance` (service.instance.id).
+    fn add(&mut self, batch: &ResourceMetrics, copies: &[(String, String)]) {
+        let resource = batch.resource.clone().unwrap_or_default().attributes;
+        let resource_value = |key: &str| resource.iter().find(|kv| kv.key == key).map(value_text);
+        let mut common_labels: Vec<(String, String)> = Vec::new();
+        if let Some(service) = resource_value("service.name") {
+            let job = match resource_value("service.namespace") {
+                Some(namespace) => format!("{namespace}/{service}"),
+                None => service,
+            };
+            common_labels.push(("job".into(), job));
+        }
+        if let Some(instance) = resource_value("service.instance.id") {
+            common_labels.push(("instance".into(), instance));
+        }
+        for metric in batch.scope_metrics.iter().flat_map(|s| &s.metrics) {
+            let kind = kind_of(metric);
+            let base = prometheus_name(&metric.name, &metric.unit, kind);
+            self.families.insert(base.clone());
+            for attributes in point_attributes(metric) {
+                let mut labels: BTreeMap<String, String> = common_labels.iter().cloned().collect();
+                labels.extend(attributes.iter().map(|kv| (prometheus_label(&kv.key), value_text(kv))));
+                for (target, source) in copies {
+                    if let Some(value) = resource_value(source) {
+                        labels.insert(prometheus_label(target), value);
+                    }
+                }
+                for series in series_names(&base, kind) {
+                    let entry = self.series.entry(series.clone()).or_default();
+                    if series.ends_with("_bucket") {
+                        entry.entry("le".into()).or_default();
+                    }
+                    for (label, value) in &labels {
+                        entry.entry(label.clone()).or_default().insert(value.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A real run, exported to the in-process OTLP receiver
+
+/// What two real runs exported: the Prometheus exposition the collector would make of
+/// their metrics, and their span and service names.
+struct Exported {
+    exposition: Exposition,
+    span_names: BTreeSet<String>,
+    service_names: BTreeSet<String>,
+    tools: BTreeSet<String>,
+}
+
+/// A scenario sure to end calls in error, timeout and skipped, after retries (the shipped
+/// scenarios' seeds may happen to recover every call).
+const FAILING_SCENARIO: &str = r#"
+name = "failing"
+description = "written by tests/dashboards.rs: a failure, a timeout and a skipped dependent"
+seed = 1
+
+[executor]
+max_concurrency = 2
+timeout = "100ms"
+
+[executor.retry]
+max_attempts = 2
+initial_backoff = "10ms"
+
+[tools.broken]
+latency = { dist = "constant", value = "10ms" }
+failure_rate = 1.0
+
+[tools.hanging]
+latency = { dist = "constant", value = "10ms" }
+timeout_rate = 1.0
+
+[tools.after]
+latency = { dist = "constant", value = "10ms" }
+
+[[calls]]
+id = "b"
+tool = "broken"
+
+[[calls]]
+id = "h"
+tool = "hanging"
+
+[[calls]]
+id = "a"
+tool = "after"
+depends_on = ["b"]
+"#;
+
+/// `agent_mix` (the README's walk-through), `partial_failure` (retries), `deadline`
+/// (cancelled calls) and [`FAILING_SCENARIO`] in virtual time, exported once for all the
+/// tests here.
+fn exported() -> &'static Exported {
+    static EXPORTED: OnceLock<Exported> = OnceLock::new();
+    EXPORTED.get_or_init(|| {
+        let receiver = Receiver::grpc();
+        let failing = common::write(
+            &common::temp_dir("dashboards-failing"),
+            "failing.toml",
+            FAILING_SCENARIO,
+        );
+        for scenario in [
+            "scenarios/agent_mix.toml",
+            "scenarios/partial_failure.toml",
+            "scenarios/deadline.toml",
+            failing.to_str().unwrap(),
+        ] {
+            run_exported(&receiver, scenario);
+        }
+        let copies = transform_copies(&collector());
+        let mut exposition = Exposition::default();
+        for batch in receiver.resource_metrics() {
+            exposition.add(&batch, &copies);
+        }
+        let spans = receiver.spans();
+        let tools = spans
+            .iter()
+            .filter_map(|s| otlp::attr_str(&s.attributes, "gen_ai.tool.name").map(str::to_string))
+            .collect();
+        Exported {
+            exposition,
+            span_names: spans.iter().map(|s| s.name.clone()).collect(),
+            service_names: otlp::attr_str(&receiver.resource(), "service.name")
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
+            tools,
+        }
+    })
+}
+
+/// Runs `scenario` with its telemetry sent to `receiver`, with no OTEL_* variable of the
+/// machine inherited (the service name must be parabench's default).
+fn run_exported(receiver: &Receiver, scenario: &str) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_parabench"));
+    cmd.args(["run", scenario, "--clock", "virtual", "--otlp", &receiver.endpoint()])
+        .current_dir(common::root());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            cmd.env_remove(key);
+        }
+    }
+    let (code, _, stderr) = common::text(&cmd.output().unwrap());
+    // 2: an [expect] table failed, which says nothing about the export.
+    assert!(code == 0 || code == 2, "{scenario}: exit {code}: {stderr}");
+    assert!(stderr.contains("spans exported to"), "{scenario}: {stderr}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Compose and the README
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
+struct Published {
+    service: String,
+    host_ip: String,
+    host_port: u16,
+    container_port: u16,
+}
+
+/// The ports compose publishes, short (`"127.0.0.1:4317:4317"`) or long syntax.
+fn published_ports(compose: &Value) -> Vec<Published> {
+    let mut out = Vec::new();
+    for (service, spec) in compose["services"].as_object().unwrap() {
+        for port in spec["ports"].as_array().into_iter().flatten() {
+            let published = match port {
+                Value::String(short) => {
+                    let short = short.split('/').next().unwrap();
+                    let parts: Vec<&str> = short.split(':').collect();
+                    let (ip, host, container) = match parts.as_slice() {
+                        [ip, host, container] => (ip.to_string(), *host, *container),
+                        [host, container] => (String::new(), *host, *container),
+                        _ => panic!("{service}: port {short:?} publishes nothing"),
+                    };
+                    Published {
+                        service: service.clone(),
+                        host_ip: ip,
+                        host_port: host.parse().unwrap(),
+                        container_port: container.parse().unwrap(),
+                    }
+                }
+                long => Published {
+                    service: service.clone(),
+                    host_ip: long["host_ip"].as_str().unwrap_or("").to_string(),
+                    host_port: long["published"].to_string().trim_matches('"').parse().unwrap(),
+                    container_port: long["target"].as_u64().unwrap() as u16,
+                },
+            };
+            out.push(published);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The bind mounts of a compose service as (host path, container path).
+fn bind_mounts(compose: &Value, service: &str) -> Vec<(PathBuf, String)> {
+    compose["services"][service]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|volume| match volume {
+            Value::String(short) => {
+                let mut parts = short.split(':');
+                let source = parts.next().unwrap();
+                let target = parts.next().unwrap_or_else(|| panic!("{service}: volume {short:?}"));
+                (dashboards_dir().join(source), target.to_string())
+            }
+            long => (
+                dashboards_dir().join(str_at(long, "/source")),
+                str_at(long, "/target").to_string(),
+            ),
+        })
+        .collect()
+}
+
+/// The rows of the ports table in the README's "Dashboards" section, as (service, port).
+fn readme_ports() -> BTreeSet<(String, u16)> {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let section: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("## Dashboards"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .collect();
+    assert!(!section.is_empty(), "README.md has no \"## Dashboards\" section");
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().trim_matches('`').to_string())
+            .collect()
+    };
+    let mut table = section.iter().skip_while(|l| !l.starts_with('|'));
+    let header = cells(table.next().expect("a table in the Dashboards section"));
+    let column = |word: &str| {
+        header
+            .iter()
+            .position(|h| h.contains(word))
+            .unwrap_or_else(|| panic!("the README's table has no {word} column: {header:?}"))
+    };
+    let (service, port) = (column("service"), column("port"));
+    table
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|line| {
+            let row = cells(line);
+            (
+                row[service].clone(),
+                row[port].parse().unwrap_or_else(|_| panic!("port of {line}")),
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Trace links
+
+/// A data link to traces, decoded: its data source uid (Explore links), service,
+/// operation template, and the URL's host and port (Jaeger UI links).
+#[derive(Debug)]
+struct TraceLink {
+    panel: String,
+    datasource_uids: Vec<String>,
+    service: String,
+    operation: Option<String>,
+    address: Option<(String, u16)>,
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad escape %{hex}")));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn query_params(url: &str) -> BTreeMap<String, String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+        .collect()
+}
+
+/// The trace links of a panel's fields (Grafana Explore on a Jaeger data source, or the
+/// Jaeger UI's search page).
+fn trace_links(panel: &Value) -> Vec<TraceLink> {
+    let title = panel["title"].as_str().unwrap_or("?").to_string();
+    panel["fieldConfig"]["defaults"]["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|link| {
+            let url = link["url"].as_str()?;
+            let params = query_params(url);
+            if url.starts_with("/explore?") {
+                let panes: Value = serde_json::from_str(&params["panes"])
+                    .unwrap_or_else(|e| panic!("{title}: the Explore link's panes are not JSON: {e}"));
+                let pane = panes.as_object().unwrap().values().next().unwrap();
+                let query = &pane["queries"][0];
+                assert_eq!(query["queryType"], "search", "{title}: a Jaeger search");
+                Some(TraceLink {
+                    panel: title.clone(),
+                    datasource_uids: vec![
+                        pane["datasource"].as_str().unwrap().to_string(),
+                        str_at(query, "/datasource/uid").to_string(),
+                    ],
+                    service: str_at(query, "/service").to_string(),
+                    operation: query["operation"].as_str().map(str::to_string),
+                    address: None,
+                })
+            } else if url.contains("/search?") {
+                Some(TraceLink {
+                    panel: title.clone(),
+                    datasource_uids: Vec::new(),
+                    service: params["service"].clone(),
+                    operation: params.get("operation").cloned(),
+                    address: Some(host_and_port(url)),
+                })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// `template` with its one Grafana variable (the field's tool) replaced by `tool`.
+fn with_tool(template: &str, tool: &str) -> String {
+    let start = template
+        .find("${")
+        .expect("the operation names the tool through a variable");
+    let end = start + template[start..].find('}').unwrap();
+    format!("{}{tool}{}", &template[..start], &template[end + 1..])
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests: PromQL through promtool
+
+#[test]
+fn every_dashboard_expression_passes_promtool() {
+    let queries = all_promql(&dashboard());
+    assert!(queries.len() > 10, "the dashboard has queries: {queries:?}");
+    let Some(promtool) = promtool() else { return };
+    if let Err(e) = promtool_check_rules(promtool, &queries, "dashboard-promql") {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn promtool_rejects_a_broken_expression() {
+    // Proof that the check above can fail: an unclosed parenthesis, and a Grafana
+    // variable in a place where its stand-in is no duration.
+    let broken = [
+        "sum by (tool) (rate(parabench_tool_calls_total{tool=~\"$tool\"}[$__rate_interval])",
+        "rate(parabench_tool_calls_total[$tool])",
+    ];
+    for (i, expr) in broken.iter().enumerate() {
+        let Some(promtool) = promtool() else { return };
+        let query = Query {
+            origin: "a deliberately broken expression".into(),
+            expr: expr.to_string(),
+        };
+        let result = promtool_check_rules(promtool, &[query], &format!("broken-promql-{i}"));
+        let error = result.expect_err("promtool accepted a broken expression");
+        assert!(error.contains("dashboard:query_0"), "{error}");
+    }
+}
+
+#[test]
+fn grafana_variables_get_valid_stand_ins() {
+    let expr = "histogram_quantile(0.9, sum by (le) (rate(x_bucket{tool=~\"${tool:regex}\", mode=~\"$mode\"}[$__rate_interval]))) + max_over_time(y[$__range]) + increase(z[$__interval])";
+    assert_eq!(
+        with_stand_ins(expr),
+        "histogram_quantile(0.9, sum by (le) (rate(x_bucket{tool=~\".*\", mode=~\".*\"}[5m]))) + max_over_time(y[1h]) + increase(z[1m])"
+    );
+    assert_eq!(
+        grafana_variables(expr),
+        ["tool", "mode", "__rate_interval", "__range", "__interval"]
+    );
+}
+
+#[test]
+fn every_variable_a_query_uses_is_defined() {
+    let dashboard = dashboard();
+    let defined: BTreeSet<String> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_string())
+        .chain(BUILTIN_DURATIONS.iter().map(|(name, _)| name.to_string()))
+        .collect();
+    for query in all_promql(&dashboard) {
+        for name in grafana_variables(&query.expr) {
+            assert!(
+                defined.contains(&name),
+                "{}: ${name} is not a variable of the dashboard",
+                query.origin
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests: metric names against a real run
+
+#[test]
+fn the_scanner_finds_metrics_matchers_and_grouping_labels() {
+    let scanned = scan(&with_stand_ins(
+        "max by (scenario, mode) (parabench_run_speedup{scenario=~\"$scenario\"} * on (scenario, run_id) group_left (mode) count by (scenario, run_id, mode) (parabench_executor_max_concurrency{mode!=\"sequential\"})) / sum(rate(a_total[5m] offset 1m)) > bool 0.5",
+    ));
+    let metrics: Vec<&str> = scanned.selectors.iter().map(|s| s.metric.as_str()).collect();
+    assert_eq!(
+        metrics,
+        ["parabench_run_speedup", "parabench_executor_max_concurrency", "a_total"]
+    );
+    assert_eq!(
+        scanned.selectors[1].matchers,
+        [Matcher {
+            label: "mode".into(),
+            op: "!=".into(),
+            value: "sequential".into()
+        }]
+    );
+    let grouping: Vec<&str> = scanned.grouping.iter().map(String::as_str).collect();
+    assert_eq!(grouping, ["mode", "run_id", "scenario"]);
+}
+
+#[test]
+fn translation_follows_the_documented_examples() {
+    // otlptranslator's own examples and rules, and the OTel specification's
+    // "OTLP metric points to Prometheus".
+    let cases = [
+        (
+            "http.server.duration",
+            "s",
+            Kind::Histogram,
+            "http_server_duration_seconds",
+        ),
+        ("requests.count", "1", Kind::MonotonicSum, "requests_count_total"),
+        ("memory.usage", "By", Kind::Gauge, "memory_usage_bytes"),
+        (
+            "system.cpu.utilization",
+            "1",
+            Kind::Gauge,
+            "system_cpu_utilization_ratio",
+        ),
+        (
+            "system.network.packets",
+            "{packet}",
+            Kind::MonotonicSum,
+            "system_network_packets_total",
+        ),
+        ("queue.items", "{item}", Kind::NonMonotonicSum, "queue_items"),
+        (
+            "network.io.rate",
+            "By/s",
+            Kind::Gauge,
+            "network_io_rate_bytes_per_second",
+        ),
+        ("request.rate", "{request}/s", Kind::Gauge, "request_rate_per_second"),
+        (
+            "process.cpu.time.seconds",
+            "s",
+            Kind::MonotonicSum,
+            "process_cpu_time_seconds_total",
+        ),
+        ("jobs.total", "", Kind::MonotonicSum, "jobs_total"),
+        ("2xx.responses", "", Kind::Gauge, "_2xx_responses"),
+        (
+            "parabench.tool.queue_wait",
+            "s",
+            Kind::Histogram,
+            "parabench_tool_queue_wait_seconds",
+        ),
+        (
+            "parabench.executor.in_flight",
+            "",
+            Kind::Gauge,
+            "parabench_executor_in_flight",
+        ),
+    ];
+    for (name, unit, kind, expected) in cases {
+        assert_eq!(prometheus_name(name, unit, kind), expected, "{name} [{unit}] {kind:?}");
+    }
+    assert_eq!(
+        series_names("parabench_tool_duration_seconds", Kind::Histogram),
+        [
+            "parabench_tool_duration_seconds_bucket",
+            "parabench_tool_duration_seconds_sum",
+            "parabench_tool_duration_seconds_count"
+        ]
+    );
+    assert_eq!(prometheus_label("gen_ai.tool.name"), "gen_ai_tool_name");
+    assert_eq!(prometheus_label("2xx"), "key_2xx");
+    assert_eq!(
+        parse_copy("set(attributes[\"scenario\"], resource.attributes[\"parabench.scenario\"])"),
+        ("scenario".to_string(), "parabench.scenario".to_string())
+    );
+}
+
+#[test]
+fn the_collector_config_names_metrics_as_the_translation_here() {
+    let collector = collector();
+    let exporters: Vec<&str> = collector["service"]["pipelines"]["metrics"]["exporters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        exporters,
+        ["prometheus"],
+        "the translation modelled here is the prometheus exporter's"
+    );
+    let prometheus = &collector["exporters"]["prometheus"];
+    assert_eq!(prometheus["translation_strategy"], TRANSLATION_STRATEGY);
+    assert!(
+        prometheus.get("namespace").is_none(),
+        "a namespace would prefix every name"
+    );
+    assert!(
+        prometheus.get("resource_to_telemetry_conversion").is_none(),
+        "not modelled"
+    );
+}
+
+/// Fails with every name, label and value the dashboard uses that the run did not emit.
+fn check_against_exposition(queries: &[Query], exposition: &Exposition) -> Vec<String> {
+    let mut problems = Vec::new();
+    for query in queries {
+        let scanned = scan(&with_stand_ins(&query.expr));
+        let mut labels_of_metrics = BTreeSet::new();
+        for selector in &scanned.selectors {
+            let Some(labels) = exposition.series.get(&selector.metric) else {
+                problems.push(format!(
+                    "{}: {} is not a series a run emits",
+                    query.origin, selector.metric
+                ));
+                continue;
+            };
+            labels_of_metrics.extend(labels.keys().cloned());
+            for m in &selector.matchers {
+                match labels.get(&m.label) {
+                    None => problems.push(format!(
+                        "{}: {} has no label {} (it has {:?})",
+                        query.origin,
+                        selector.metric,
+                        m.label,
+                        labels.keys()
+                    )),
+                    // A literal value must be one that occurs: `outcome!="ok"` means nothing
+                    // if no call ends "ok".
+                    Some(values) if (m.op == "=" || m.op == "!=") && !values.contains(&m.value) => {
+                        problems.push(format!(
+                            "{}: {}{{{}{}\"{}\"}}: the run emitted only {values:?}",
+                            query.origin, selector.metric, m.label, m.op, m.value
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for label in &scanned.grouping {
+            if !labels_of_metrics.contains(label) {
+                problems.push(format!(
+                    "{}: no metric of the expression has the label {label}",
+                    query.origin
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_metric_and_label_the_dashboard_queries_is_one_a_real_run_emits() {
+    let exported = exported();
+    let dashboard = dashboard();
+    let problems = check_against_exposition(&all_promql(&dashboard), &exported.exposition);
+    assert!(
+        problems.is_empty(),
+        "{problems:#?}\nseries emitted: {:#?}",
+        exported.exposition.series
+    );
+    for lv in variable_queries(&dashboard) {
+        let selector = lv.selector.as_deref().expect("label_values with a metric");
+        let metric = &scan(&with_stand_ins(selector)).selectors[0].metric;
+        let labels = &exported.exposition.series[metric];
+        assert!(
+            labels.contains_key(&lv.label),
+            "variable {}: {metric} has no label {}",
+            lv.variable,
+            lv.label
+        );
+    }
+}
+
+#[test]
+fn the_check_against_a_real_run_catches_wrong_names_labels_and_values() {
+    // Proof that the comparison above can fail, on the real run's exposition.
+    let exposition = &exported().exposition;
+    let wrong = [
+        // The OTel name, not the Prometheus one.
+        "rate(parabench_tool_duration_bucket[5m])",
+        // A counter without _total.
+        "rate(parabench_tool_calls[5m])",
+        "sum by (tools) (rate(parabench_tool_calls_total[5m]))",
+        "parabench_tool_calls_total{outcome=\"success\"}",
+        "parabench_executor_in_flight{tool=\"search\"}",
+    ];
+    for expr in wrong {
+        let query = Query {
+            origin: "wrong".into(),
+            expr: expr.into(),
+        };
+        assert!(
+            !check_against_exposition(&[query], exposition).is_empty(),
+            "{expr} passed"
+        );
+    }
+}
+
+#[test]
+fn the_real_runs_end_calls_in_every_outcome() {
+    // So that the names and labels above are checked against failures, timeouts, skipped
+    // and cancelled calls too, not only against calls that went well.
+    let outcomes = &exported().exposition.series["parabench_tool_calls_total"]["outcome"];
+    let expected = ["cancelled", "error", "ok", "skipped", "timeout"];
+    assert_eq!(outcomes.iter().map(String::as_str).collect::<Vec<_>>(), expected);
+    let retries = &exported().exposition.series["parabench_tool_retries_total"];
+    assert!(retries.contains_key("tool"));
+}
+
+#[test]
+fn the_dashboard_shows_every_instrument_a_run_exports() {
+    let exported = exported();
+    let used: BTreeSet<String> = all_promql(&dashboard())
+        .iter()
+        .flat_map(|q| scan(&with_stand_ins(&q.expr)).selectors)
+        .map(|s| s.metric)
+        .collect();
+    for family in &exported.exposition.families {
+        assert!(
+            used.iter()
+                .any(|m| m == family || m.strip_prefix(family.as_str()).is_some_and(|s| s.starts_with('_'))),
+            "{family} is exported but no panel shows it"
+        );
+    }
+    assert!(
+        exported.exposition.families.len() >= 7,
+        "{:?}",
+        exported.exposition.families
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests: trace links
+
+#[test]
+fn latency_panels_link_to_the_traces_of_their_tool() {
+    let exported = exported();
+    let dashboard = dashboard();
+    let jaeger_uid = provisioned_datasource_uid("jaeger");
+    let jaeger_ui = published_ports(&compose())
+        .into_iter()
+        .find(|p| p.service == "jaeger")
+        .expect("compose publishes Jaeger's UI");
+    let mut links_seen = 0;
+    for panel in all_panels(&dashboard) {
+        let exprs: Vec<String> = panel["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["expr"].as_str().map(str::to_string))
+            .collect();
+        let links = trace_links(panel);
+        if exprs.iter().any(|e| e.contains("_seconds_bucket")) {
+            assert!(
+                !links.is_empty(),
+                "latency panel {:?} has no link to traces",
+                panel["title"]
+            );
+        }
+        for link in links {
+            links_seen += 1;
+            check_trace_link(&link, &jaeger_uid, &jaeger_ui, exported);
+        }
+    }
+    assert!(links_seen >= 6, "{links_seen} trace links");
+}
+
+fn check_trace_link(link: &TraceLink, jaeger_uid: &str, jaeger_ui: &Published, exported: &Exported) {
+    for uid in &link.datasource_uids {
+        assert_eq!(
+            uid, jaeger_uid,
+            "{}: the link's data source is the provisioned Jaeger",
+            link.panel
+        );
+    }
+    if let Some((host, port)) = &link.address {
+        assert_eq!(host, "localhost", "{}", link.panel);
+        assert_eq!(
+            *port, jaeger_ui.host_port,
+            "{}: Jaeger's UI is published there",
+            link.panel
+        );
+    }
+    assert!(
+        exported.service_names.contains(&link.service),
+        "{}: service {:?}, but the run's is {:?}",
+        link.panel,
+        link.service,
+        exported.service_names
+    );
+    if let Some(template) = &link.operation {
+        for tool in &exported.tools {
+            let operation = with_tool(template, tool);
+            assert!(
+                exported.span_names.contains(&operation),
+                "{}: operation {operation:?} is no span name the run exported",
+                link.panel
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests: the stack's configuration
+
+#[test]
+fn every_config_file_parses() {
+    for file in [
+        "compose.yaml",
+        "otel-collector.yaml",
+        "jaeger.yaml",
+        "prometheus.yml",
+        "grafana/provisioning/datasources/datasources.yaml",
+        "grafana/provisioning/dashboards/parabench.yaml",
+    ] {
+        let value = yaml(file);
+        assert!(value.is_object(), "{file} is a mapping");
+    }
+    let Some(mut promtool) = promtool() else { return };
+    let out = promtool
+        .args(["check", "config"])
+        .arg(dashboards_dir().join("prometheus.yml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", common::text(&out));
+}
+
+/// The ids a collector-style config (the collector's, Jaeger v2's) defines of a kind.
+fn component_ids(config: &Value, kind: &str) -> BTreeSet<String> {
+    config[kind]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn collector_and_jaeger_pipelines_use_only_components_they_define() {
+    for file in ["otel-collector.yaml", "jaeger.yaml"] {
+        let config = yaml(file);
+        for (signal, pipeline) in config["service"]["pipelines"].as_object().unwrap() {
+            for kind in ["receivers", "processors", "exporters"] {
+                let defined = component_ids(&config, kind);
+                for id in pipeline[kind].as_array().into_iter().flatten() {
+                    let id = id.as_str().unwrap();
+                    assert!(
+                        defined.contains(id),
+                        "{file}: pipeline {signal} uses undefined {kind} {id}"
+                    );
+                }
+            }
+        }
+        let defined = component_ids(&config, "extensions");
+        for id in config["service"]["extensions"].as_array().into_iter().flatten() {
+            assert!(
+                defined.contains(id.as_str().unwrap()),
+                "{file}: undefined extension {id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_image_is_pinned_to_a_version() {
+    for (service, spec) in compose()["services"].as_object().unwrap() {
+        let image = spec["image"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{service} has no image"));
+        let name = image.rsplit('/').next().unwrap();
+        let (_, tag) = name
+            .split_once(':')
+            .unwrap_or_else(|| panic!("{service}: {image} has no tag"));
+        let version = tag.strip_prefix('v').unwrap_or(tag);
+        let parts: Vec<&str> = version.split('.').collect();
+        assert!(
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())),
+            "{service}: {image} is not pinned to a MAJOR.MINOR.PATCH version"
+        );
+    }
+}
+
+#[test]
+fn published_ports_are_the_readmes_and_on_loopback_only() {
+    let published = published_ports(&compose());
+    for p in &published {
+        // Grafana has anonymous admin access: nothing may listen beyond this machine.
+        assert_eq!(p.host_ip, "127.0.0.1", "{p:?}");
+    }
+    let in_compose: BTreeSet<(String, u16)> = published.iter().map(|p| (p.service.clone(), p.host_port)).collect();
+    assert_eq!(
+        in_compose,
+        readme_ports(),
+        "compose.yaml's published ports against README.md's table"
+    );
+}
+
+fn container_ports(service: &str) -> BTreeSet<u16> {
+    published_ports(&compose())
+        .into_iter()
+        .filter(|p| p.service == service)
+        .map(|p| p.container_port)
+        .collect()
+}
+
+fn endpoint_port(config: &Value, pointer: &str) -> u16 {
+    host_and_port(str_at(config, pointer)).1
+}
+
+#[test]
+fn the_collector_listens_where_compose_publishes_and_parabench_sends() {
+    let collector = collector();
+    let grpc = endpoint_port(&collector, "/receivers/otlp/protocols/grpc/endpoint");
+    let http = endpoint_port(&collector, "/receivers/otlp/protocols/http/endpoint");
+    assert_eq!(
+        (grpc, http),
+        (4317, 4318),
+        "OTLP's standard ports, parabench's defaults"
+    );
+    let exporter = endpoint_port(&collector, "/exporters/prometheus/endpoint");
+    assert_eq!(
+        container_ports("otel-collector"),
+        BTreeSet::from([grpc, http, exporter])
+    );
+}
+
+#[test]
+fn each_service_reaches_the_next_by_compose_name_and_port() {
+    let compose = compose();
+    let services: BTreeSet<&String> = compose["services"].as_object().unwrap().keys().collect();
+    let collector = collector();
+    let jaeger = yaml("jaeger.yaml");
+
+    // Collector → Jaeger (OTLP gRPC).
+    let traces_exporter = collector["service"]["pipelines"]["traces"]["exporters"][0]
+        .as_str()
+        .unwrap();
+    let (host, port) = host_and_port(str_at(&collector["exporters"][traces_exporter], "/endpoint"));
+    assert!(
+        services.contains(&host),
+        "the collector sends traces to {host}, no compose service"
+    );
+    assert_eq!(port, endpoint_port(&jaeger, "/receivers/otlp/protocols/grpc/endpoint"));
+
+    // Prometheus → the collector's Prometheus exporter.
+    let prometheus = yaml("prometheus.yml");
+    let target = str_at(&prometheus, "/scrape_configs/0/static_configs/0/targets/0");
+    let (host, port) = host_and_port(target);
+    assert_eq!(host, "otel-collector");
+    assert_eq!(port, endpoint_port(&collector, "/exporters/prometheus/endpoint"));
+
+    // Grafana → Prometheus and Jaeger's query service.
+    let jaeger_query = endpoint_port(&jaeger, "/extensions/jaeger_query/http/endpoint");
+    assert!(container_ports("jaeger").contains(&jaeger_query));
+    for source in yaml("grafana/provisioning/datasources/datasources.yaml")["datasources"]
+        .as_array()
+        .unwrap()
+    {
+        let (host, port) = host_and_port(str_at(source, "/url"));
+        assert!(
+            services.contains(&host),
+            "data source {source} points at no compose service"
+        );
+        assert!(
+            container_ports(&host).contains(&port),
+            "{host} does not listen on {port}"
+        );
+    }
+}
+
+fn provisioned_datasource_uid(kind: &str) -> String {
+    yaml("grafana/provisioning/datasources/datasources.yaml")["datasources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["type"] == kind)
+        .map(|d| str_at(d, "/uid").to_string())
+        .unwrap_or_else(|| panic!("no {kind} data source is provisioned"))
+}
+
+/// Every `datasource` object in the dashboard (panels, targets, variables).
+fn datasource_refs(value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            let ds = map.get("datasource").filter(|ds| ds.is_object());
+            if let Some((Some(kind), Some(uid))) = ds.map(|ds| (ds["type"].as_str(), ds["uid"].as_str())) {
+                out.push((kind.to_string(), uid.to_string()));
+            }
+            map.values().for_each(|v| datasource_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| datasource_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn grafana_provisions_the_dashboard_and_the_data_sources_it_uses() {
+    let dashboard = dashboard();
+    assert_eq!(dashboard["uid"], "parabench");
+    assert_eq!(dashboard["title"], "parabench");
+
+    // The provider's folder is where compose mounts parabench.json, which exists.
+    let provider = yaml("grafana/provisioning/dashboards/parabench.yaml");
+    let folder = str_at(&provider, "/providers/0/options/path");
+    let mounts = bind_mounts(&compose(), "grafana");
+    let (source, _) = mounts
+        .iter()
+        .find(|(_, target)| Path::new(target).parent() == Some(Path::new(folder)))
+        .unwrap_or_else(|| panic!("compose mounts no dashboard into {folder}: {mounts:?}"));
+    assert_eq!(source.file_name().unwrap(), "parabench.json");
+    assert!(source.is_file(), "{}", source.display());
+
+    let mut refs = Vec::new();
+    datasource_refs(&dashboard, &mut refs);
+    assert!(!refs.is_empty());
+    for (kind, uid) in refs {
+        if kind != "grafana" {
+            assert_eq!(
+                uid,
+                provisioned_datasource_uid(&kind),
+                "a {kind} data source the dashboard uses"
+            );
+        }
+    }
+
+    // $__rate_interval is derived from the scrape interval Grafana is told.
+    let sources = yaml("grafana/provisioning/datasources/datasources.yaml");
+    let prometheus_source = sources["datasources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["type"] == "prometheus")
+        .unwrap();
+    assert_eq!(
+        prometheus_source["jsonData"]["timeInterval"],
+        yaml("prometheus.yml")["global"]["scrape_interval"]
+    );
+}
+
+#[test]
+fn the_dashboard_filters_by_scenario_mode_and_tool() {
+    let dashboard = dashboard();
+    let names: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            assert_eq!(v["multi"], true, "{v}");
+            assert_eq!(v["includeAll"], true, "{v}");
+            v["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["scenario", "mode", "tool"]);
+}
+
+#[test]
+fn every_bind_mount_of_compose_exists() {
+    let compose = compose();
+    for service in compose["services"].as_object().unwrap().keys() {
+        for (source, target) in bind_mounts(&compose, service) {
+            assert!(
+                source.exists(),
+                "{service}: {} (mounted at {target}) is missing",
+                source.display()
+            );
+        }
+    }
+}
