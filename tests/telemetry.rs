@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
 use otlp::{Receiver, attr_f64, attr_i64, attr_str, counter_points, histogram_points};
 use serde_json::Value;
@@ -258,6 +259,7 @@ fn check_metrics(receiver: &Receiver, report: &Value) {
             assert_eq!(*got, stats["retries"].as_u64().unwrap(), "{mode}/{tool}");
         }
     }
+    check_speedup_gauge(&metrics, report);
     let names = receiver.metric_names();
     for name in [
         "parabench.tool.duration",
@@ -351,4 +353,27 @@ fn a_bad_protocol_is_an_input_error() {
         stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL is \"http/json\""),
         "{stderr}"
     );
+}
+
+/// The speedup gauge carries the report's figure, its scenario and the mode it measured.
+fn check_speedup_gauge(metrics: &[Metric], report: &Value) {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as Number;
+    let points: Vec<_> = metrics
+        .iter()
+        .filter(|m| m.name == "parabench.run.speedup")
+        .filter_map(|m| match &m.data {
+            Some(Data::Gauge(g)) => Some(g.data_points.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let point = points.last().expect("a speedup data point");
+    let mode = report["runs"][1]["mode"].as_str().unwrap();
+    assert_eq!(attr_str(&point.attributes, "mode"), Some(mode));
+    assert_eq!(attr_str(&point.attributes, "scenario"), report["scenario"].as_str());
+    let Some(Number::AsDouble(value)) = point.value else {
+        panic!("speedup is not a double: {point:?}");
+    };
+    assert!((value - report["speedup"].as_f64().unwrap()).abs() < 1e-9);
 }

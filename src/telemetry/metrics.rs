@@ -74,10 +74,14 @@ impl Instruments {
         }
     }
 
-    /// Records a scenario's measured speedup.
-    pub fn record_speedup(&self, scenario: &str, speedup: f64) {
-        self.speedup
-            .record(speedup, &[KeyValue::new("scenario", scenario.to_string())]);
+    /// Records a scenario's measured speedup of its `mode` (parallel or batch) run over
+    /// the sequential one.
+    pub fn record_speedup(&self, scenario: &str, mode: RunMode, speedup: f64) {
+        let attributes = [
+            KeyValue::new("scenario", scenario.to_string()),
+            KeyValue::new("mode", mode.as_str()),
+        ];
+        self.speedup.record(speedup, &attributes);
     }
 }
 

@@ -147,8 +147,8 @@ impl Telemetry {
                     span.set_attribute(KeyValue::new(key, v));
                 }
             }
-            if let Some(speedup) = report.speedup {
-                self.instruments.record_speedup(&self.scenario, speedup);
+            if let (Some(speedup), Some(parallel)) = (report.speedup, report.runs.last()) {
+                self.instruments.record_speedup(&self.scenario, parallel.mode, speedup);
             }
         } else {
             span.set_attribute(KeyValue::new("parabench.partial", true));
