@@ -16,6 +16,7 @@ fn virtual_sweep(levels: &str) -> TuneRequest {
         seed: None,
         criteria: Criteria::default(),
         rates: None,
+        interrupt: None,
     }
 }
 
@@ -69,6 +70,28 @@ fn the_sweep_of_a_limited_tool_is_min_n_k_over_l_and_recommends_k() {
             report.reason
         );
     }
+}
+
+#[test]
+fn an_interrupted_sweep_is_partial_and_recommends_nothing() {
+    let scenario = parabench::scenario::parse(&limited(60, 100, 3), Path::new("limited.toml")).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    stop.cancel();
+    let request = TuneRequest {
+        interrupt: Some(stop),
+        ..virtual_sweep("1..6")
+    };
+    let report = tune::run(&scenario, &request, |_| panic!("no level may finish")).unwrap();
+    assert!(report.partial && report.levels.is_empty());
+    assert_eq!(report.recommended, None);
+    assert!(
+        report.reason.starts_with("interrupted after 0 of 6 levels"),
+        "{}",
+        report.reason
+    );
+    // Left alone, the same sweep is whole.
+    let whole = tune::run(&scenario, &virtual_sweep("1..6"), |_| {}).unwrap();
+    assert!(!whole.partial && whole.recommended == Some(3));
 }
 
 #[test]

@@ -262,3 +262,48 @@ fn an_unwritable_output_fails_before_the_run() {
         assert!(stdout.is_empty(), "{stdout}");
     }
 }
+
+#[test]
+fn an_interrupted_tune_keeps_the_levels_that_finished() {
+    // Twenty 50 ms calls: level 1 takes 1 s, level 2 0.5 s, and so on.
+    let dir = temp_dir("sigint-tune");
+    let scenario = write(&dir, "slow.toml", &SLOW.replace("count = 200", "count = 20"));
+    let json = dir.join("t.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_parabench"))
+        .arg("tune")
+        .arg(&scenario)
+        .args(["--levels", "1,2,4,8,16"])
+        .arg("--json")
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = Run { child, dir };
+    run.wait_for(|| run.temp_files().len() == 1);
+    std::thread::sleep(Duration::from_millis(1200));
+    run.signal(libc::SIGINT);
+    let (status, stdout, stderr, dir) = run.finish();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let report = read_json(&json);
+    common::assert_matches_schema("tune-v1.schema.json", &report);
+    assert_eq!(report["partial"], true);
+    assert!(report["recommended"].is_null());
+    let levels = report["levels"].as_array().unwrap();
+    assert!(levels.len() < 5, "{} levels", levels.len());
+    // Each level kept ran to the end: no call cancelled, and a wall of at least the
+    // 20 × 50 ms of work spread over its limit (a cut run would be shorter).
+    for level in levels {
+        assert_eq!(level["errors"], 0, "{level}");
+        let (limit, wall) = (
+            level["max_concurrency"].as_f64().unwrap(),
+            level["wall_s"].as_f64().unwrap(),
+        );
+        assert!(wall * limit >= 1.0 - 1e-9, "{level}");
+    }
+    assert!(
+        stdout.contains(&format!("interrupted after {} of 5 levels", levels.len())),
+        "{stdout}"
+    );
+    assert_eq!(temp_files(&dir), Vec::<String>::new());
+}

@@ -152,6 +152,7 @@ fn tune_shows_where_the_shipped_open_loop_scenario_saturates() {
             ..Default::default()
         },
         rates: None,
+        interrupt: None,
     };
     let report = parabench::tune::run(&scenario, &request, |_| {}).unwrap();
     let offered = report.calls as f64 / 20.0;
@@ -185,8 +186,12 @@ fn a_rate_sweep_finds_the_capacity_of_an_m_d_c_system() {
     let rates: parabench::tune::Rates = "5,10,15,30,40".parse().unwrap();
     let criteria = parabench::tune::Criteria::default();
     let level = std::num::NonZeroUsize::new(2).unwrap();
-    let sweep =
-        parabench::tune::rates::run(&scenario, &rates, level, ClockKind::Virtual, 11, &criteria, |_| {}).unwrap();
+    let settings = parabench::tune::sweep::RunSettings {
+        clock: ClockKind::Virtual,
+        seed: 11,
+        interrupt: None,
+    };
+    let sweep = parabench::tune::rates::run(&scenario, &rates, level, &settings, &criteria, |_| {}).unwrap();
     let keeps: Vec<bool> = sweep.rates.iter().map(|r| r.keeps_up).collect();
     assert_eq!(keeps, [true, true, true, false, false], "{sweep:#?}");
     assert_eq!(sweep.max_sustainable_rate_per_s, Some(15.0));

@@ -39,7 +39,7 @@ impl Interrupt {
                         .is_ok()
                     {
                         eprintln!(
-                            "\n{}: stopping the run and writing what was measured (again to exit at once)",
+                            "\n{}: stopping and writing what was measured (again to exit at once)",
                             name(received)
                         );
                         cancel.cancel();
@@ -51,6 +51,18 @@ impl Interrupt {
                 }
             })?;
         Ok(Self { token, signal })
+    }
+
+    /// [`Interrupt::install`], or a warning and `None`: the work can still be done, only
+    /// not interrupted gracefully.
+    pub(super) fn install_or_warn() -> Option<Self> {
+        match Self::install() {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("warning: cannot watch for Ctrl-C ({e}); an interrupted run will leave no report");
+                None
+            }
+        }
     }
 
     /// Cancelled by the first signal.

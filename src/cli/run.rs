@@ -159,13 +159,7 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     };
     // Installed before the run, after every check that can fail fast: a Ctrl-C before
     // this point still ends the process at once, as nothing has been measured.
-    let interrupt = match Interrupt::install() {
-        Ok(i) => Some(i),
-        Err(e) => {
-            eprintln!("warning: cannot watch for Ctrl-C ({e}); an interrupted run will leave no report");
-            None
-        }
-    };
+    let interrupt = Interrupt::install_or_warn();
     let request = RunRequest {
         interrupt: interrupt.as_ref().map(Interrupt::token),
         ..args.request()

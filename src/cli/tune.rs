@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::interrupt::Interrupt;
 use super::output::Output;
 use super::{ClockArg, EXIT_INPUT, diagnostic};
 use crate::harness::ClockKind;
@@ -122,6 +123,7 @@ impl TuneArgs {
                 max_error_rate: self.max_error_rate,
             },
             rates,
+            interrupt: None,
         })
     }
 }
@@ -184,6 +186,11 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    let interrupt = Interrupt::install_or_warn();
+    let request = TuneRequest {
+        interrupt: interrupt.as_ref().map(Interrupt::token),
+        ..request
+    };
     let steps = request.levels.with_baseline().get().len() + request.rates.as_ref().map_or(0, |r| r.get().len());
     let bar = progress_bar(steps as u64);
     let report = tune::run(&scenario, &request, |step| {
@@ -226,7 +233,10 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             return EXIT_INPUT;
         }
     }
-    if let Some(out) = html {
+    if report.partial && report.levels.is_empty() && html.is_some() {
+        // Not an error: the user stopped the sweep before there was anything to draw.
+        eprintln!("warning: interrupted before the first level finished: no HTML page to write");
+    } else if let Some(out) = html {
         let mut page = Vec::new();
         let written = tune::html::render(&report, &mut page).and_then(|()| out.commit(&page));
         if let Err(e) = written {
@@ -234,7 +244,7 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             return EXIT_INPUT;
         }
     }
-    0
+    interrupt.and_then(|i| i.exit_code()).unwrap_or(0)
 }
 
 fn json_bytes(report: &TuneReport) -> Vec<u8> {

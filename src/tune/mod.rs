@@ -31,6 +31,7 @@
 //!     seed: None,
 //!     criteria: Default::default(),
 //!     rates: None,
+//!     interrupt: None,
 //! };
 //! let report = tune::run(&scenario, &request, |_| {}).unwrap();
 //! assert_eq!(report.recommended, Some(3));
@@ -55,10 +56,12 @@ pub use usl::{UslError, UslFit};
 
 use std::num::NonZeroUsize;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::harness::{ClockKind, HarnessError};
 use crate::scenario::{ArrivalsError, Scenario};
 use model::{ArrivalsReport, CriteriaReport, UslReport};
-use sweep::SweepPlan;
+use sweep::{RunSettings, SweepPlan};
 
 /// A fully resolved `parabench tune`: flags already applied over the scenario.
 #[derive(Clone, Debug)]
@@ -73,6 +76,10 @@ pub struct TuneRequest {
     pub criteria: Criteria,
     /// Arrival rates to try at the recommended level (open-loop scenarios only).
     pub rates: Option<Rates>,
+    /// Stops the sweep when cancelled (Ctrl-C): the level or rate being measured is
+    /// dropped, as a run cut short measures nothing comparable, and the report keeps the
+    /// ones that finished, marked [partial](TuneReport::partial), with no recommendation.
+    pub interrupt: Option<CancellationToken>,
 }
 
 /// What finished: a concurrency level or an arrival rate.
@@ -122,30 +129,42 @@ pub fn run(
     let seed = request.seed.unwrap_or(scenario.seed);
     let plan = SweepPlan {
         levels: request.levels.clone(),
-        clock: request.clock,
-        seed,
+        runs: RunSettings {
+            clock: request.clock,
+            seed,
+            interrupt: request.interrupt.clone(),
+        },
     };
     let levels = sweep::run(scenario, &plan, |l| progress(Progress::Level(l)))?;
+    let planned = request.levels.with_baseline().get().len();
+    let mut partial = levels.len() < planned;
     let cores = sweep::cores(scenario, request.clock).get();
-    let recommendation = recommend::recommend(&levels, &request.criteria, &scenario.plan, cores);
+    let recommendation = if partial {
+        Recommendation {
+            level: None,
+            reason: format!(
+                "interrupted after {} of {planned} levels: no recommendation from a partial sweep",
+                levels.len()
+            ),
+        }
+    } else {
+        recommend::recommend(&levels, &request.criteria, &scenario.plan, cores)
+    };
     let (usl, usl_note) = fit(&levels);
     let rate_sweep = match &request.rates {
         None => None,
+        Some(_) if partial => None,
         Some(rates) => {
             // At the recommended level; without one, at the scenario's own limit.
             let level = recommendation
                 .level
                 .and_then(NonZeroUsize::new)
                 .unwrap_or(scenario.executor.max_concurrency);
-            Some(rates::run(
-                scenario,
-                rates,
-                level,
-                request.clock,
-                seed,
-                &request.criteria,
-                |r| progress(Progress::Rate(r)),
-            )?)
+            let sweep = rates::run(scenario, rates, level, &plan.runs, &request.criteria, |r| {
+                progress(Progress::Rate(r))
+            })?;
+            partial |= sweep.rates.len() < rates.get().len();
+            Some(sweep)
         }
     };
     let c = &request.criteria;
@@ -172,6 +191,7 @@ pub fn run(
         usl,
         usl_note,
         rate_sweep,
+        partial,
     })
 }
 

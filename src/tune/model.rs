@@ -42,6 +42,11 @@ pub struct TuneReport {
     /// With `--rates`: the open-loop load at growing rates, at the recommended level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_sweep: Option<RateSweepReport>,
+    /// Whether a signal (Ctrl-C, SIGTERM) cut the sweep short: the levels and rates
+    /// that finished are kept; the one in progress is dropped, and nothing is
+    /// recommended. False in reports written before interruption was recorded.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// `[arrivals]` as it ran.

@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::recommend::Criteria;
-use super::sweep::{Latencies, Runner, quantile_s, throughput};
-use crate::harness::{ClockKind, HarnessError};
+use super::sweep::{Latencies, RunSettings, Runner, quantile_s, throughput};
+use crate::harness::HarnessError;
 use crate::report::terminal::fmt_duration;
 use crate::scenario::{ArrivalsError, Scenario};
 
@@ -199,8 +199,7 @@ pub fn run(
     scenario: &Scenario,
     rates: &Rates,
     level: NonZeroUsize,
-    clock: ClockKind,
-    seed: u64,
+    settings: &RunSettings,
     criteria: &Criteria,
     mut progress: impl FnMut(&RateReport),
 ) -> Result<RateSweepReport, RateSweepError> {
@@ -209,11 +208,13 @@ pub fn run(
     for &r in rates.get() {
         scenario.arrivals_at(r)?;
     }
-    let runner = Runner::new(scenario, clock, seed)?;
+    let runner = Runner::new(scenario, settings)?;
     let mut reports = Vec::with_capacity(rates.get().len());
     for &rate_per_s in rates.get() {
         let variant = scenario.with_arrival_rate(rate_per_s)?;
-        let run = runner.run(&variant, level)?;
+        let Some(run) = runner.run(&variant, level)? else {
+            break;
+        };
         let l = Latencies::of(&run);
         let ok = run.count(crate::executor::CallStatus::Ok);
         let p99 = l.latency.quantile(0.99);
@@ -241,6 +242,11 @@ pub fn run(
         .unwrap_or_default();
     let share = format!("{:.0}%", criteria.target_share * 100.0);
     let reason = match (sustained, first_short) {
+        _ if reports.len() < rates.get().len() => format!(
+            "interrupted after {} of {} rates: no conclusion from a partial sweep.",
+            reports.len(),
+            rates.get().len()
+        ),
         (Some(r), Some(short)) => format!(
             "at max_concurrency {level}, the system keeps up (throughput within {share} of the offered rate{slo}) \
              up to {r}/s and saturates by {}/s, where it completes {:.1} calls/s and p99 reaches {}.",

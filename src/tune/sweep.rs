@@ -7,6 +7,8 @@
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use super::Levels;
 use super::model::LevelReport;
 use crate::clock::{Clock, virtual_runtime};
@@ -23,10 +25,19 @@ use crate::telemetry::LatencyHistogram;
 pub struct SweepPlan {
     /// The levels; 1 is added if missing.
     pub levels: Levels,
-    /// The clock every level runs on.
+    /// How each level is run.
+    pub runs: RunSettings,
+}
+
+/// How every run of a sweep (of levels or of rates) is made.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// The clock every run is on.
     pub clock: ClockKind,
-    /// The seed of every level.
+    /// The seed of every run.
     pub seed: u64,
+    /// Ends the sweep when cancelled; the run cut short is not reported.
+    pub interrupt: Option<CancellationToken>,
 }
 
 /// Measures `scenario` at each level of `sweep`, calling `progress` after each one.
@@ -41,12 +52,14 @@ pub fn run(
     sweep: &SweepPlan,
     mut progress: impl FnMut(&LevelReport),
 ) -> Result<Vec<LevelReport>, HarnessError> {
-    let runner = Runner::new(scenario, sweep.clock, sweep.seed)?;
+    let runner = Runner::new(scenario, &sweep.runs)?;
     let levels = sweep.levels.with_baseline();
     let mut baseline: Option<RunOutcome<()>> = None;
     let mut reports = Vec::with_capacity(levels.get().len());
     for &level in levels.get() {
-        let outcome = runner.run(scenario, level)?;
+        let Some(outcome) = runner.run(scenario, level)? else {
+            break;
+        };
         let report = match &baseline {
             Some(base) => measure(scenario, level, &outcome, base, runner.cores),
             None => {
@@ -68,11 +81,13 @@ pub(super) struct Runner {
     runtime: tokio::runtime::Runtime,
     clock: ClockKind,
     seed: u64,
+    interrupt: Option<CancellationToken>,
     pub(super) cores: NonZeroUsize,
 }
 
 impl Runner {
-    pub(super) fn new(scenario: &Scenario, clock: ClockKind, seed: u64) -> Result<Self, HarnessError> {
+    pub(super) fn new(scenario: &Scenario, settings: &RunSettings) -> Result<Self, HarnessError> {
+        let RunSettings { clock, seed, .. } = *settings;
         let cores = cores(scenario, clock);
         let runtime = match clock {
             ClockKind::Virtual => virtual_runtime()?,
@@ -85,12 +100,17 @@ impl Runner {
             runtime,
             clock,
             seed,
+            interrupt: settings.interrupt.clone(),
             cores,
         })
     }
 
-    /// One run of `scenario`'s sliding window at `level`, on a fresh clock.
-    pub(super) fn run(&self, scenario: &Scenario, level: NonZeroUsize) -> Result<RunOutcome<()>, HarnessError> {
+    /// One run of `scenario`'s sliding window at `level`, on a fresh clock; `None` when
+    /// the sweep was interrupted before or during it.
+    pub(super) fn run(&self, scenario: &Scenario, level: NonZeroUsize) -> Result<Option<RunOutcome<()>>, HarnessError> {
+        if self.interrupt.as_ref().is_some_and(CancellationToken::is_cancelled) {
+            return Ok(None);
+        }
         let clock = match self.clock {
             ClockKind::Virtual => Clock::simulated(),
             ClockKind::Real => Clock::real(),
@@ -106,9 +126,12 @@ impl Runner {
         config.seed = self.seed;
         config.max_concurrency = level;
         config.schedule = Schedule::Window;
-        Ok(self
-            .runtime
-            .block_on(Executor::new(config).run(&scenario.plan, &tool, &clock)))
+        let mut executor = Executor::new(config);
+        if let Some(token) = &self.interrupt {
+            executor = executor.stop_on(token.clone());
+        }
+        let outcome = self.runtime.block_on(executor.run(&scenario.plan, &tool, &clock));
+        Ok((!outcome.interrupted).then_some(outcome))
     }
 }
 
