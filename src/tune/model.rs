@@ -182,6 +182,7 @@ impl TuneReport {
             usl: None,
             usl_note: "n".into(),
             rate_sweep: None,
+            partial: false,
         }
     }
 }
