@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{read_json, root, temp_dir, write};
@@ -63,23 +63,22 @@ fn calls_in(report: &serde_json::Value) -> (u64, usize) {
     (counted, run["calls"].as_array().unwrap().len())
 }
 
+/// `parabench run tests/scale/NAME.toml --mode parallel --no-calls --json FILE EXTRA...`,
+/// which must succeed; returns the report, its path and the peak memory.
+fn parallel_run_without_records(name: &str, extra: &[&str]) -> (serde_json::Value, PathBuf, u64) {
+    let json = temp_dir(&format!("scale-{name}")).join("report.json");
+    let scenario = format!("tests/scale/{name}.toml");
+    let mut args = vec!["run", scenario.as_str(), "--mode", "parallel", "--no-calls", "--json"];
+    args.push(json.to_str().unwrap());
+    args.extend(extra);
+    let (code, peak) = run_measured(&args);
+    assert_eq!(code, 0);
+    (read_json(&json), json, peak)
+}
+
 #[test]
 fn a_million_simulated_calls_complete_in_bounded_memory() {
-    let dir = temp_dir("scale-million");
-    let json = dir.join("m.json");
-    let (code, peak) = run_measured(&[
-        "run",
-        "tests/scale/million_virtual.toml",
-        "--clock",
-        "virtual",
-        "--mode",
-        "parallel",
-        "--no-calls",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0);
-    let report = read_json(&json);
+    let (report, json, peak) = parallel_run_without_records("million_virtual", &["--clock", "virtual"]);
     assert_eq!(calls_in(&report), (1_000_000, 0));
     assert!(
         std::fs::metadata(&json).unwrap().len() < 16 * 1024,
@@ -127,19 +126,7 @@ fn memory_per_call_is_bounded_and_much_lower_without_records() {
 
 #[test]
 fn a_hundred_thousand_real_calls_at_a_thousand_in_flight_complete() {
-    let dir = temp_dir("scale-real");
-    let json = dir.join("r.json");
-    let (code, peak) = run_measured(&[
-        "run",
-        "tests/scale/hundred_thousand_real.toml",
-        "--mode",
-        "parallel",
-        "--no-calls",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0);
-    let report = read_json(&json);
+    let (report, _, peak) = parallel_run_without_records("hundred_thousand_real", &[]);
     assert_eq!(calls_in(&report), (100_000, 0));
     assert_eq!(report["runs"][0]["tools"]["api"]["ok"], 100_000);
     assert_eq!(report["runs"][0]["max_concurrency"], 1000);

@@ -226,18 +226,24 @@ id_prefix = "cpu"
 tool = "heavy"
 "#;
 
-#[test]
-fn simulated_hangs_and_overlong_cpu_work_are_cancelled_without_leaking_tasks() {
-    let scenario: Scenario = scenario::parse(HANGING_SIM, Path::new("hanging_sim.toml")).unwrap();
-    let (run, tasks): (RunOutcome<()>, usize) = within_watchdog(move || {
+/// Runs the simulated tools of the scenario `source` in real time, on a runtime the test
+/// owns; returns the outcome and the tasks still alive once the run is over.
+fn simulate_in_real_time(source: &'static str, seed: u64) -> (RunOutcome<()>, usize) {
+    within_watchdog(move || {
+        let scenario: Scenario = scenario::parse(source, Path::new("sim.toml")).unwrap();
         let clock = Clock::real();
         let cores = NonZeroUsize::new(2).unwrap();
-        let tool = SimTool::new(&scenario.plan, scenario.models.clone(), 7, clock.clone(), cores).unwrap();
+        let tool = SimTool::new(&scenario.plan, scenario.models.clone(), seed, clock.clone(), cores).unwrap();
         let rt = runtime();
         let run = rt.block_on(Executor::new(scenario.executor.clone()).run(&scenario.plan, &tool, &clock));
         drop(tool);
         (run, alive_tasks_settle(&rt))
-    });
+    })
+}
+
+#[test]
+fn simulated_hangs_and_overlong_cpu_work_are_cancelled_without_leaking_tasks() {
+    let (run, tasks) = simulate_in_real_time(HANGING_SIM, 7);
     assert_eq!(tasks, 0, "tasks still alive after the run");
     let timeouts = run.count(CallStatus::Timeout);
     assert!(timeouts >= 4, "every CPU call and some API calls time out: {timeouts}");
@@ -299,14 +305,9 @@ fn a_failure_storm_ends_at_the_deadline_in_virtual_time() {
 
 #[test]
 fn a_failure_storm_ends_at_the_deadline_in_real_time() {
-    let scenario = scenario::parse(STORM, Path::new("storm.toml")).unwrap();
-    let run = within_watchdog(move || {
-        let clock = Clock::real();
-        let cores = NonZeroUsize::new(2).unwrap();
-        let tool = SimTool::new(&scenario.plan, scenario.models.clone(), 1, clock.clone(), cores).unwrap();
-        runtime().block_on(Executor::new(scenario.executor.clone()).run(&scenario.plan, &tool, &clock))
-    });
+    let (run, tasks) = simulate_in_real_time(STORM, 1);
     assert_storm_outcome(&run, Duration::from_secs(2));
+    assert_eq!(tasks, 0, "tasks still alive after the run");
 }
 
 #[test]
