@@ -153,6 +153,64 @@ impl SourceMap {
     }
 }
 
+/// Characters of user text a message quotes before cutting it short.
+const QUOTED_CHARS: usize = 60;
+
+/// Names an "expected one of" list shows before saying how many more there are.
+const LISTED_NAMES: usize = 12;
+
+/// `text` in backquotes for a message: see [`shown`].
+pub(crate) fn quoted(text: &str) -> String {
+    format!("`{}`", shown(text))
+}
+
+/// User text as a message shows it: [`hidden`] characters escaped (`\u{202e}`), so a
+/// message cannot rewrite the terminal it is printed to, and cut after [`QUOTED_CHARS`]
+/// characters, so a megabyte-long id gives a one-line message.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == QUOTED_CHARS {
+            out.push('…');
+            break;
+        }
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `c` acts on a terminal or on the text around it instead of showing itself:
+/// control characters (NUL, ESC, newline, DEL, C1) and the bidirectional controls that
+/// can make text read differently from what it is (U+061C, U+200E/F, U+202A–E,
+/// U+2066–9).
+pub(crate) fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A number as a message shows it: as written for everyday magnitudes, in scientific
+/// notation for tiny or huge ones (`1e-300` rather than three hundred zeros).
+pub(crate) fn number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&x.abs()) {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// `names` joined by commas, at most [`LISTED_NAMES`] of them and then how many more.
+pub(crate) fn one_of(names: &[&str]) -> String {
+    let listed: Vec<String> = names.iter().take(LISTED_NAMES).map(|n| shown(n)).collect();
+    match names.len().saturating_sub(LISTED_NAMES) {
+        0 => listed.join(", "),
+        more => format!("{}, … ({more} more)", listed.join(", ")),
+    }
+}
+
 /// A short label for a toml or serde message: what was expected, where the message says.
 fn toml_label(message: &str) -> String {
     if message.starts_with("unknown field") {
@@ -198,6 +256,37 @@ mod tests {
         #[allow(clippy::reversed_empty_ranges)]
         let at = located(map.error(7..3, "bad", "here"));
         assert_eq!(at.span, 2..2);
+    }
+
+    #[test]
+    fn quoted_text_is_escaped_and_cut_short() {
+        assert_eq!(quoted("s1"), "`s1`");
+        assert_eq!(quoted("検索"), "`検索`");
+        assert_eq!(quoted("a\u{0}b\u{1b}[2J"), "`a\\u{0}b\\u{1b}[2J`");
+        assert_eq!(quoted("\u{202e}x"), "`\\u{202e}x`");
+        let long = quoted(&"x".repeat(1_000_000));
+        assert_eq!(long.chars().count(), QUOTED_CHARS + 3);
+        assert!(long.ends_with("…`"));
+    }
+
+    #[test]
+    fn numbers_of_extreme_magnitude_are_shown_in_scientific_notation() {
+        assert_eq!(number(1.5), "1.5");
+        assert_eq!(number(20.0), "20");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(f64::NEG_INFINITY), "-inf");
+        assert_eq!(number(1e-300), "1e-300");
+        assert_eq!(number(-1.7e308), "-1.7e308");
+    }
+
+    #[test]
+    fn long_lists_of_names_say_how_many_more() {
+        assert_eq!(one_of(&["a", "b"]), "a, b");
+        let names: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let list = one_of(&names);
+        assert!(list.starts_with("t0, t1, "), "{list}");
+        assert!(list.ends_with("t11, … (88 more)"), "{list}");
     }
 
     #[test]
