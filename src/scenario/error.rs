@@ -125,7 +125,10 @@ impl SourceMap {
     /// A syntax or shape error reported by the toml deserializer.
     pub(crate) fn toml(&self, err: &toml::de::Error) -> ScenarioError {
         let span = err.span().unwrap_or(0..0);
-        let mut message = err.message().trim().replace('\n', "; ");
+        let mut message = in_toml_words(&err.message().trim().replace('\n', "; "));
+        if message.starts_with("invalid type: table, expected an array") && !self.text(span.clone()).starts_with("[[") {
+            message.push_str(" (an array of tables is written [[NAME]], once before each entry)");
+        }
         if message == "duplicate key" {
             message = format!(
                 "duplicate key `{}` (expected each key once per table)",
@@ -211,6 +214,34 @@ pub(crate) fn one_of(names: &[&str]) -> String {
     }
 }
 
+/// Serde's names for types, in the words of TOML and of the scenario format.
+const TOML_WORDS: [(&str, &str); 8] = [
+    // An integer beyond 64 bits is not a wrong type but a number out of range.
+    (
+        "` as i128, expected i64",
+        "` is out of range, expected an integer from -9223372036854775808 to 9223372036854775807",
+    ),
+    ("expected i64", "expected an integer"),
+    ("expected u64", "expected an integer from 0 to 18446744073709551615"),
+    ("expected i32", "expected an integer from -2147483648 to 2147483647"),
+    ("invalid type: sequence", "invalid type: array"),
+    ("invalid type: map", "invalid type: table"),
+    ("expected a sequence", "expected an array"),
+    ("expected a map", "expected a table"),
+];
+
+/// `message` with serde's type names (i64, sequence, map) in TOML's words.
+fn in_toml_words(message: &str) -> String {
+    let message = if message.contains("` as i128") {
+        message.trim_start_matches("invalid type: ")
+    } else {
+        message
+    };
+    TOML_WORDS
+        .iter()
+        .fold(message.to_owned(), |m, (serde, toml)| m.replace(serde, toml))
+}
+
 /// A short label for a toml or serde message: what was expected, where the message says.
 fn toml_label(message: &str) -> String {
     if message.starts_with("unknown field") {
@@ -287,6 +318,19 @@ mod tests {
         let list = one_of(&names);
         assert!(list.starts_with("t0, t1, "), "{list}");
         assert!(list.ends_with("t11, … (88 more)"), "{list}");
+    }
+
+    #[test]
+    fn serde_type_names_become_toml_words() {
+        assert_eq!(
+            in_toml_words("invalid type: integer `99999999999999999999` as i128, expected i64"),
+            "integer `99999999999999999999` is out of range, expected an integer from -9223372036854775808 to \
+             9223372036854775807"
+        );
+        assert_eq!(
+            in_toml_words("invalid type: map, expected a sequence"),
+            "invalid type: table, expected an array"
+        );
     }
 
     #[test]
