@@ -125,7 +125,7 @@ impl SourceMap {
     /// A syntax or shape error reported by the toml deserializer.
     pub(crate) fn toml(&self, err: &toml::de::Error) -> ScenarioError {
         let span = err.span().unwrap_or(0..0);
-        let mut message = in_toml_words(&err.message().trim().replace('\n', "; "));
+        let mut message = tidy(&in_toml_words(&err.message().trim().replace('\n', "; ")));
         if message.starts_with("invalid type: table, expected an array") && !self.text(span.clone()).starts_with("[[") {
             message.push_str(" (an array of tables is written [[NAME]], once before each entry)");
         }
@@ -214,8 +214,45 @@ pub(crate) fn one_of(names: &[&str]) -> String {
     }
 }
 
+/// Longest toml or serde message shown, in characters, after [`tidy`] cut its quotes.
+const MESSAGE_CHARS: usize = 400;
+
+/// A toml or serde message made safe to print: [`hidden`] characters escaped, each part
+/// in backquotes or double quotes cut after [`QUOTED_CHARS`] characters, and the whole
+/// after [`MESSAGE_CHARS`]. Serde quotes an unknown key or a wrong value whole, and
+/// either may be megabytes long or carry an escape sequence.
+fn tidy(message: &str) -> String {
+    let mut out = String::new();
+    // Characters since the opening quote, while inside one.
+    let mut inside: Option<usize> = None;
+    let mut kept = 0;
+    for c in message.chars() {
+        if c == '`' || c == '"' {
+            inside = if inside.is_some() { None } else { Some(0) };
+        } else if let Some(n) = inside {
+            inside = Some(n + 1);
+            if n > QUOTED_CHARS {
+                continue;
+            }
+        }
+        if kept == MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        kept += 1;
+        if inside == Some(QUOTED_CHARS + 1) {
+            out.push('…');
+        } else if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Serde's names for types, in the words of TOML and of the scenario format.
-const TOML_WORDS: [(&str, &str); 8] = [
+const TOML_WORDS: [(&str, &str); 9] = [
     // An integer beyond 64 bits is not a wrong type but a number out of range.
     (
         "` as i128, expected i64",
@@ -224,6 +261,7 @@ const TOML_WORDS: [(&str, &str); 8] = [
     ("expected i64", "expected an integer"),
     ("expected u64", "expected an integer from 0 to 18446744073709551615"),
     ("expected i32", "expected an integer from -2147483648 to 2147483647"),
+    ("expected f64", "expected a number"),
     ("invalid type: sequence", "invalid type: array"),
     ("invalid type: map", "invalid type: table"),
     ("expected a sequence", "expected an array"),
@@ -318,6 +356,22 @@ mod tests {
         let list = one_of(&names);
         assert!(list.starts_with("t0, t1, "), "{list}");
         assert!(list.ends_with("t11, … (88 more)"), "{list}");
+    }
+
+    #[test]
+    fn toml_messages_are_escaped_and_their_quotes_cut_short() {
+        assert_eq!(
+            tidy("unknown field `a\u{1b}b`, expected `name`"),
+            "unknown field `a\\u{1b}b`, expected `name`"
+        );
+        let long = format!("unknown field `{}`, expected one of `name`", "k".repeat(10_000));
+        let tidied = tidy(&long);
+        assert_eq!(
+            tidied,
+            format!("unknown field `{}…`, expected one of `name`", "k".repeat(QUOTED_CHARS))
+        );
+        let unquoted = tidy(&"word ".repeat(10_000));
+        assert_eq!(unquoted.chars().count(), MESSAGE_CHARS + 1);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::arrivals::{ArrivalProcess, Arrivals};
-use super::error::{ScenarioError, SourceMap, hidden, number, one_of, quoted};
+use super::error::{ScenarioError, SourceMap, hidden, number, one_of, quoted, shown};
 use super::model::{
     ArrivalsTable, DependencyFailure, ExecutorTable, ExpectTable, GenerateTable, HumanDuration, JitterName,
     LatencyTable, MaxConcurrency, Mode, ProcessName, RetryTable, ScenarioFile, SweepTable, ToolTable,
@@ -733,8 +733,9 @@ fn mix_weights(mix: &Spanned<toml::Table>, tools: &Tools<'_, '_>, map: &SourceMa
             return Err(map.error(
                 mix.span(),
                 format!(
-                    "the weight of {} in mix must be a positive number, got {weight} (expected e.g. {} = 1)",
+                    "the weight of {} in mix must be a positive number, got {} (expected e.g. {} = 1)",
                     quoted(name),
+                    shown(&weight.to_string()),
                     one_of(&[name])
                 ),
                 "expected positive weights",
@@ -969,7 +970,7 @@ fn plan_error(err: PlanError, calls: &Calls<'_>, map: &SourceMap) -> ScenarioErr
             at(&ids[0]),
             format!(
                 "{} (each call waits for the one before it; expected dependencies without a cycle)",
-                cycle_message(&ids, message)
+                cycle_message(&ids)
             ),
             "this call waits for itself through the cycle",
         ),
@@ -985,18 +986,19 @@ fn plan_error(err: PlanError, calls: &Calls<'_>, map: &SourceMap) -> ScenarioErr
 /// Calls of a long cycle a message names at its start and again at its end.
 const CYCLE_ENDS: usize = 4;
 
-/// `message` (PlanError's "dependency cycle: a -> b -> a"), or for a cycle through
-/// thousands of generated calls, its length and both ends of it.
-fn cycle_message(ids: &[String], message: String) -> String {
+/// "dependency cycle: a -> b -> a", as PlanError says it, or for a cycle through
+/// thousands of generated calls, its length and both ends of it; ids [`shown`] short.
+fn cycle_message(ids: &[String]) -> String {
+    let path = |ids: &[String]| ids.iter().map(|id| shown(id)).collect::<Vec<_>>().join(" -> ");
     // `ids` repeats its first call last.
     if ids.len() <= 2 * CYCLE_ENDS + 1 {
-        return message;
+        return format!("dependency cycle: {}", path(ids));
     }
     format!(
         "dependency cycle through {} calls: {} -> … -> {}",
         ids.len() - 1,
-        ids[..CYCLE_ENDS].join(" -> "),
-        ids[ids.len() - CYCLE_ENDS..].join(" -> ")
+        path(&ids[..CYCLE_ENDS]),
+        path(&ids[ids.len() - CYCLE_ENDS..])
     )
 }
 
@@ -1678,10 +1680,10 @@ tool = "parse"
     #[test]
     fn a_long_cycle_is_named_by_its_length_and_its_ends() {
         let short: Vec<String> = ["a", "b", "a"].map(String::from).to_vec();
-        assert_eq!(cycle_message(&short, "as is".into()), "as is");
+        assert_eq!(cycle_message(&short), PlanError::Cycle(short.clone()).to_string());
         let long: Vec<String> = (0..1000).chain([0]).map(|i| format!("g{i}")).collect();
         assert_eq!(
-            cycle_message(&long, String::new()),
+            cycle_message(&long),
             "dependency cycle through 1000 calls: g0 -> g1 -> g2 -> g3 -> … -> g997 -> g998 -> g999 -> g0"
         );
     }
