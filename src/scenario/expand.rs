@@ -37,6 +37,7 @@ const CALL_EXPECTED: &str = "expected the id of a [[calls]] entry or of a genera
 /// Checks everything the file's shape does not, and builds the scenario.
 pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario> {
     let name = name(file.name.take(), map)?;
+    let description = description(file.description.take(), map)?;
     let executor = executor(&file.executor, file.seed, map)?;
     let cpu_cores = file.cpu_cores.as_ref().map(|c| cpu_cores(c, map)).transpose()?;
     let counts = generated_counts(&file, map)?;
@@ -50,7 +51,7 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
         .transpose()?;
     Ok(Scenario {
         name,
-        description: file.description,
+        description,
         seed: file.seed,
         plan,
         models,
@@ -79,6 +80,27 @@ fn name(name: Option<Spanned<String>>, map: &SourceMap) -> Result<String> {
     }
     printable(&name, "the scenario name", map)?;
     Ok(name.into_inner())
+}
+
+/// Free text, on several lines if need be, but without the [`hidden`] characters that
+/// would act on the terminal `parabench list` prints it to.
+fn description(text: Option<Spanned<String>>, map: &SourceMap) -> Result<String> {
+    let Some(text) = text else {
+        return Ok(String::new());
+    };
+    let line_break = |c: char| matches!(c, '\n' | '\r' | '\t');
+    if let Some(c) = text.get_ref().chars().find(|&c| hidden(c) && !line_break(c)) {
+        return Err(map.error(
+            text.span(),
+            format!(
+                "the description contains the invisible character U+{:04X} (expected printable text, on \
+                 several lines if need be)",
+                u32::from(c)
+            ),
+            "expected printable text",
+        ));
+    }
+    Ok(text.into_inner())
 }
 
 fn cpu_cores(cores: &Spanned<i64>, map: &SourceMap) -> Result<NonZeroUsize> {

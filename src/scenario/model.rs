@@ -28,8 +28,7 @@ pub(crate) struct ScenarioFile {
     /// Required, non-empty.
     pub(crate) name: Option<Spanned<String>>,
     /// Default "".
-    #[serde(default)]
-    pub(crate) description: String,
+    pub(crate) description: Option<Spanned<String>>,
     /// Default 0.
     #[serde(default)]
     pub(crate) seed: u64,

@@ -85,6 +85,9 @@ fn scenario_holds(s: &Scenario) -> Result<(), String> {
     if s.name.trim().is_empty() || s.name.chars().any(hidden) {
         return Err(format!("accepted the name {:?}", s.name));
     }
+    if s.description.chars().any(|c| hidden(c) && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(format!("accepted the description {:?}", s.description));
+    }
     if calls.is_empty() || calls.len() > MAX_CALLS {
         return Err(format!("a plan of {} calls", calls.len()));
     }
