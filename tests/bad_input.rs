@@ -14,6 +14,8 @@
 //! stdout, not panic, and stay within a memory and a time limit. Inputs too big to
 //! commit (a 50 MB file, a million `[`) are generated here into a temporary directory.
 //! `tests/bad_input/accepted/` holds odd inputs that are valid and must stay so.
+// The limits are set by `sh` with `ulimit -v`.
+#![cfg(unix)]
 
 #[path = "common/bounded.rs"]
 mod bounded;
