@@ -85,7 +85,10 @@ fn scenario_holds(s: &Scenario) -> Result<(), String> {
     if s.name.trim().is_empty() || s.name.chars().any(hidden) {
         return Err(format!("accepted the name {:?}", s.name));
     }
-    if s.description.chars().any(|c| hidden(c) && !matches!(c, '\n' | '\r' | '\t')) {
+    if s.description
+        .chars()
+        .any(|c| hidden(c) && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(format!("accepted the description {:?}", s.description));
     }
     if calls.is_empty() || calls.len() > MAX_CALLS {
