@@ -216,7 +216,11 @@ impl PlanBuilder {
         CallIdx((self.calls.len() - 1) as u32)
     }
 
-    /// Makes `call` wait for `dep` to end. Repeated edges are kept once.
+    /// Makes `call` wait for `dep` to end. Repeated edges are kept once: [`build`]
+    /// removes them, keeping the first (until then, [`calls`] may show them).
+    ///
+    /// [`build`]: PlanBuilder::build
+    /// [`calls`]: PlanBuilder::calls
     ///
     /// # Panics
     ///
@@ -224,7 +228,9 @@ impl PlanBuilder {
     pub fn depends_on(&mut self, call: CallIdx, dep: CallIdx) {
         assert!(dep.index() < self.calls.len(), "CallIdx from another PlanBuilder");
         let deps = &mut self.calls[call.index()].deps;
-        if !deps.contains(&dep) {
+        // Searching every earlier edge here would make a call with a million
+        // dependencies cost 10^12 comparisons; `build` removes repeats in one pass.
+        if deps.last() != Some(&dep) {
             deps.push(dep);
         }
     }
@@ -254,10 +260,11 @@ impl PlanBuilder {
     /// [`PlanError`] when the plan is empty, a tool name or call id repeats, a rate limit is
     /// not positive and finite, or the dependencies form a cycle.
     pub fn build(self) -> Result<Plan, PlanError> {
-        let Self { tools, calls } = self;
+        let Self { tools, mut calls } = self;
         if calls.is_empty() {
             return Err(PlanError::Empty);
         }
+        remove_repeated_deps(&mut calls);
         let mut names = HashMap::with_capacity(tools.len());
         for tool in &tools {
             if names.insert(tool.name.as_str(), ()).is_some() {
@@ -289,6 +296,17 @@ impl PlanBuilder {
             dependents,
             topo,
         })
+    }
+}
+
+/// Keeps the first of each call's repeated dependencies, in linear time: `seen[d]` holds
+/// the last call (plus one) that kept `d`.
+fn remove_repeated_deps(calls: &mut [Call]) {
+    let mut seen = vec![0u32; calls.len()];
+    for (i, call) in calls.iter_mut().enumerate() {
+        let stamp = i as u32 + 1;
+        call.deps
+            .retain(|d| std::mem::replace(&mut seen[d.index()], stamp) != stamp);
     }
 }
 
@@ -559,6 +577,21 @@ mod tests {
         };
         assert!(!ids.contains(&"a".to_string()), "{ids:?}");
         assert_eq!(ids.len(), 3);
+    }
+
+    #[test]
+    fn repeated_dependencies_are_kept_once_in_first_order() {
+        let mut b = PlanBuilder::new();
+        let t = b.tool(ToolSpec::io("t"));
+        let [x, y, z, c] = ["x", "y", "z", "c"].map(|id| b.call(id, t));
+        for dep in [y, x, y, y, z, x, z] {
+            b.depends_on(c, dep);
+        }
+        b.depends_on(z, x);
+        b.depends_on(z, x);
+        let plan = b.build().unwrap();
+        assert_eq!(plan.call(c).deps, [y, x, z]);
+        assert_eq!(plan.call(z).deps, [x]);
     }
 
     #[test]

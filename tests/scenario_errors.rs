@@ -386,7 +386,7 @@ fn cases() -> Vec<Case> {
         case(
             "priority out of range",
             &with_tools("[[calls]]\nid = \"s2\"\ntool = \"search\"\npriority = 3000000000\n"),
-            "expected i32",
+            "expected an integer from -2147483648 to 2147483647",
             12,
         ),
         case(

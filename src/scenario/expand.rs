@@ -13,12 +13,12 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::arrivals::{ArrivalProcess, Arrivals};
-use super::error::{ScenarioError, SourceMap};
+use super::error::{ScenarioError, SourceMap, hidden, number, one_of, quoted, shown};
 use super::model::{
     ArrivalsTable, DependencyFailure, ExecutorTable, ExpectTable, GenerateTable, HumanDuration, JitterName,
     LatencyTable, MaxConcurrency, Mode, ProcessName, RetryTable, ScenarioFile, SweepTable, ToolTable,
 };
-use super::{Expectations, MAX_CALLS, Scenario, Sweep};
+use super::{Expectations, MAX_ATTEMPTS, MAX_CALLS, MAX_CPU_CORES, MAX_DEPENDENCIES, MAX_DURATION, Scenario, Sweep};
 use crate::executor::config::RetryError;
 use crate::executor::{Concurrency, ExecutorConfig, Jitter, OnDependencyFailure, RetryPolicy, Schedule};
 use crate::plan::{Call, CallIdx, Plan, PlanBuilder, PlanError, ToolId, ToolSpec};
@@ -37,12 +37,9 @@ const CALL_EXPECTED: &str = "expected the id of a [[calls]] entry or of a genera
 /// Checks everything the file's shape does not, and builds the scenario.
 pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario> {
     let name = name(file.name.take(), map)?;
+    let description = description(file.description.take(), map)?;
     let executor = executor(&file.executor, file.seed, map)?;
-    let cpu_cores = file
-        .cpu_cores
-        .as_ref()
-        .map(|c| nonzero_usize(c, "cpu_cores", "expected a positive number of cores", map))
-        .transpose()?;
+    let cpu_cores = file.cpu_cores.as_ref().map(|c| cpu_cores(c, map)).transpose()?;
     let counts = generated_counts(&file, map)?;
     let tools = tools(&file.tools.0, &executor, map)?;
     let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
@@ -54,7 +51,7 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
         .transpose()?;
     Ok(Scenario {
         name,
-        description: file.description,
+        description,
         seed: file.seed,
         plan,
         models,
@@ -81,7 +78,59 @@ fn name(name: Option<Spanned<String>>, map: &SourceMap) -> Result<String> {
             "expected a non-empty name",
         ));
     }
+    printable(&name, "the scenario name", map)?;
     Ok(name.into_inner())
+}
+
+/// Free text, on several lines if need be, but without the [`hidden`] characters that
+/// would act on the terminal `parabench list` prints it to.
+fn description(text: Option<Spanned<String>>, map: &SourceMap) -> Result<String> {
+    let Some(text) = text else {
+        return Ok(String::new());
+    };
+    let line_break = |c: char| matches!(c, '\n' | '\r' | '\t');
+    if let Some(c) = text.get_ref().chars().find(|&c| hidden(c) && !line_break(c)) {
+        return Err(map.error(
+            text.span(),
+            format!(
+                "the description contains the invisible character U+{:04X} (expected printable text, on \
+                 several lines if need be)",
+                u32::from(c)
+            ),
+            "expected printable text",
+        ));
+    }
+    Ok(text.into_inner())
+}
+
+fn cpu_cores(cores: &Spanned<i64>, map: &SourceMap) -> Result<NonZeroUsize> {
+    let n = nonzero_usize(cores, "cpu_cores", "expected a positive number of cores", map)?;
+    if n.get() > MAX_CPU_CORES {
+        return Err(map.error(
+            cores.span(),
+            format!("cpu_cores must be at most {MAX_CPU_CORES}, got {n} (expected the cores of a real machine)"),
+            format!("expected at most {MAX_CPU_CORES}"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Refuses [`hidden`] characters in a name or id that reports print: an ESC could
+/// rewrite the terminal, a right-to-left override make one id read as another.
+fn printable(text: &Spanned<String>, what: &str, map: &SourceMap) -> Result<()> {
+    let Some(c) = text.get_ref().chars().find(|&c| hidden(c)) else {
+        return Ok(());
+    };
+    Err(map.error(
+        text.span(),
+        format!(
+            "{what} {} contains the invisible character U+{:04X} (expected printable text: control and \
+             bidirectional characters would garble reports)",
+            quoted(text.get_ref()),
+            u32::from(c)
+        ),
+        "expected printable text",
+    ))
 }
 
 fn executor(table: &ExecutorTable, seed: u64, map: &SourceMap) -> Result<ExecutorConfig> {
@@ -146,17 +195,21 @@ fn retry(table: &Spanned<RetryTable>, map: &SourceMap) -> Result<RetryPolicy> {
         None => NonZeroU32::MIN,
         Some(n) => u32::try_from(*n.get_ref())
             .ok()
+            .filter(|&n| n <= MAX_ATTEMPTS)
             .and_then(NonZeroU32::new)
             .ok_or_else(|| {
-                let problem = if *n.get_ref() < 1 {
-                    "at least 1"
+                let (problem, label) = if *n.get_ref() < 1 {
+                    ("at least 1".to_string(), "expected a positive integer".to_string())
                 } else {
-                    "at most 4294967295"
+                    (
+                        format!("at most {MAX_ATTEMPTS}, got {}", n.get_ref()),
+                        format!("expected at most {MAX_ATTEMPTS}"),
+                    )
                 };
                 map.error(
                     n.span(),
                     format!("max_attempts must be {problem} (expected a positive integer; 1 means no retries)"),
-                    "expected a positive integer",
+                    label,
                 )
             })?,
     };
@@ -175,7 +228,10 @@ fn retry(table: &Spanned<RetryTable>, map: &SourceMap) -> Result<RetryPolicy> {
     RetryPolicy::new(max_attempts, initial, multiplier, max, jitter).map_err(|err| match err {
         RetryError::Multiplier(m) => map.error(
             r.multiplier.as_ref().map_or(table.span(), Spanned::span),
-            format!("multiplier must be a finite number of at least 1, got {m} (expected e.g. 2.0)"),
+            format!(
+                "multiplier must be a finite number of at least 1, got {} (expected e.g. 2.0)",
+                number(m)
+            ),
             "expected a finite number >= 1",
         ),
         RetryError::MaxBelowInitial { initial, max } => {
@@ -275,18 +331,20 @@ fn tools<'f>(
 
 fn tool<'f>(name: &'f Spanned<String>, t: &ToolTable, time_limited: bool, map: &SourceMap) -> Result<Tool<'f>> {
     let n = name.get_ref();
-    if n.is_empty() {
+    if n.trim().is_empty() {
         return Err(map.error(
             name.span(),
-            "a tool name must not be empty (expected [tools.NAME] with a non-empty NAME)",
+            "a tool name must not be empty or only whitespace (expected [tools.NAME] with a non-empty NAME)",
             "empty tool name",
         ));
     }
+    printable(name, "the tool name", map)?;
     let Some(latency) = &t.latency else {
         return Err(map.error(
             name.span(),
             format!(
-                "tool `{n}` has no `latency` (expected e.g. latency = {{ dist = \"constant\", value = \"10ms\" }})"
+                "tool {} has no `latency` (expected e.g. latency = {{ dist = \"constant\", value = \"10ms\" }})",
+                quoted(n)
             ),
             "latency missing",
         ));
@@ -301,13 +359,14 @@ fn tool<'f>(name: &'f Spanned<String>, t: &ToolTable, time_limited: bool, map: &
             } else {
                 &t.timeout_rate
             }),
-            format!("{key} must be a probability between 0 and 1, got {value}"),
+            format!("{key} must be a probability between 0 and 1, got {}", number(value)),
             "expected a number between 0 and 1",
         ),
         FailureError::SumAboveOne(sum) => map.error(
             span_of(&t.timeout_rate),
             format!(
-                "failure_rate + timeout_rate must not exceed 1, got {sum} (expected probabilities of exclusive fates)"
+                "failure_rate + timeout_rate must not exceed 1, got {} (expected probabilities of exclusive fates)",
+                number(sum)
             ),
             "expected failure_rate + timeout_rate <= 1",
         ),
@@ -316,8 +375,9 @@ fn tool<'f>(name: &'f Spanned<String>, t: &ToolTable, time_limited: bool, map: &
         return Err(map.error(
             span_of(&t.timeout_rate),
             format!(
-                "tool `{n}` hangs with timeout_rate {}, but the executor has neither `timeout` nor `deadline`, \
+                "tool {} hangs with timeout_rate {}, but the executor has neither `timeout` nor `deadline`, \
                  so a hung call would never end (expected timeout or deadline in [executor])",
+                quoted(n),
                 failure.timeout_rate()
             ),
             "needs [executor] timeout or deadline",
@@ -334,9 +394,24 @@ fn tool<'f>(name: &'f Spanned<String>, t: &ToolTable, time_limited: bool, map: &
                 r.span(),
                 format!(
                     "rate_limit must be a positive, finite number of calls per second, got {} (expected e.g. 20.0)",
-                    r.get_ref()
+                    number(*r.get_ref())
                 ),
                 "expected calls per second > 0",
+            ));
+        }
+        // The gap between starts, 1 / rate, is a duration like any other.
+        Some(r) if 1.0 / *r.get_ref() > MAX_DURATION.as_secs_f64() => {
+            return Err(map.error(
+                r.span(),
+                format!(
+                    "rate_limit must allow at least one call per {}, got {} calls per second (expected e.g. 20.0)",
+                    humantime::format_duration(MAX_DURATION),
+                    number(*r.get_ref())
+                ),
+                format!(
+                    "expected at least {:.2e} calls per second",
+                    1.0 / MAX_DURATION.as_secs_f64()
+                ),
             ));
         }
         r => r.as_ref().map(|r| *r.get_ref()),
@@ -376,7 +451,7 @@ fn latency(table: &Spanned<LatencyTable>, map: &SourceMap) -> Result<Latency> {
         other => {
             return Err(map.error(
                 dist.span(),
-                format!("unknown distribution `{other}` (expected one of: {DISTS})"),
+                format!("unknown distribution {} (expected one of: {DISTS})", quoted(other)),
                 "unknown distribution",
             ));
         }
@@ -528,19 +603,23 @@ fn plan(
                 "id missing",
             ));
         };
-        if id.get_ref().is_empty() {
+        if id.get_ref().trim().is_empty() {
             return Err(map.error(
                 id.span(),
-                "a call id must not be empty (expected a unique, non-empty string)",
+                "a call id must not be empty or only whitespace (expected a unique, non-empty string)",
                 "empty id",
             ));
         }
-        let (tool, _) = tools.resolve(c.tool.as_ref(), call.span(), &format!("call `{}`", id.get_ref()))?;
+        printable(id, "the call id", map)?;
+        let (tool, _) = tools.resolve(c.tool.as_ref(), call.span(), &format!("call {}", quoted(id.get_ref())))?;
         idxs.push(builder.call_with_priority(id.get_ref().clone(), tool, c.priority));
     }
     for (block, &count) in file.generate.iter().zip(counts) {
         let g = block.get_ref();
         let (tool, tool_name) = tools.resolve(g.tool.as_ref(), block.span(), "a [[generate]] block")?;
+        if let Some(prefix) = &g.id_prefix {
+            printable(prefix, "the id_prefix", map)?;
+        }
         let prefix = g.id_prefix.as_ref().map_or(tool_name, |p| p.get_ref().as_str());
         calls.starts.push(idxs.len());
         for i in 1..=count {
@@ -563,7 +642,7 @@ fn plan(
                     format!(
                         "no call arrives in {} at {} calls/s (expected rate × duration of at least 1)",
                         humantime::format_duration(arrivals.duration),
-                        arrivals.rate_per_s
+                        number(arrivals.rate_per_s)
                     ),
                     "no arrivals",
                 ));
@@ -599,7 +678,8 @@ fn arrivals(table: &Spanned<ArrivalsTable>, tools: &Tools<'_, '_>, closed: usize
         return Err(map.error(
             rate.span(),
             format!(
-                "rate must be a positive, finite number of calls per second, got {rate_per_s} (expected e.g. 50.0)"
+                "rate must be a positive, finite number of calls per second, got {} (expected e.g. 50.0)",
+                number(rate_per_s)
             ),
             "expected calls per second > 0",
         ));
@@ -612,6 +692,9 @@ fn arrivals(table: &Spanned<ArrivalsTable>, tools: &Tools<'_, '_>, closed: usize
         None => tools.names.iter().map(|n| (tools.ids[n], 1.0)).collect(),
         Some(mix) => mix_weights(mix, tools, map)?,
     };
+    if let Some(prefix) = &a.id_prefix {
+        printable(prefix, "the id_prefix", map)?;
+    }
     let arrivals = Arrivals {
         process,
         rate_per_s,
@@ -627,7 +710,10 @@ fn arrivals(table: &Spanned<ArrivalsTable>, tools: &Tools<'_, '_>, closed: usize
     if expected > MAX_CALLS as f64 {
         return Err(map.error(
             rate.span(),
-            format!("rate × duration brings the scenario to about {expected:.0} calls, above the limit of {MAX_CALLS}"),
+            format!(
+                "rate × duration brings the scenario to about {} calls, above the limit of {MAX_CALLS}",
+                number(expected.round())
+            ),
             format!("expected at most {MAX_CALLS} calls in all"),
         ));
     }
@@ -641,7 +727,7 @@ fn mix_weights(mix: &Spanned<toml::Table>, tools: &Tools<'_, '_>, map: &SourceMa
             mix.span(),
             format!(
                 "mix must name at least one tool (expected e.g. mix = {{ {} = 1 }})",
-                tools.names[0]
+                one_of(&tools.names[..1])
             ),
             "empty mix",
         ));
@@ -653,8 +739,9 @@ fn mix_weights(mix: &Spanned<toml::Table>, tools: &Tools<'_, '_>, map: &SourceMa
             return Err(map.error(
                 mix.span(),
                 format!(
-                    "mix names unknown tool `{name}` (expected one of: {})",
-                    tools.names.join(", ")
+                    "mix names unknown tool {} (expected one of: {})",
+                    quoted(name),
+                    one_of(&tools.names)
                 ),
                 "unknown tool in mix",
             ));
@@ -668,12 +755,24 @@ fn mix_weights(mix: &Spanned<toml::Table>, tools: &Tools<'_, '_>, map: &SourceMa
             return Err(map.error(
                 mix.span(),
                 format!(
-                    "the weight of `{name}` in mix must be a positive number, got {weight} (expected e.g. {name} = 1)"
+                    "the weight of {} in mix must be a positive number, got {} (expected e.g. {} = 1)",
+                    quoted(name),
+                    shown(&weight.to_string()),
+                    one_of(&[name])
                 ),
                 "expected positive weights",
             ));
         }
         out.push((id, w));
+    }
+    // Drawing a tool divides by the sum: an infinite one would send every call to the
+    // last tool.
+    if !out.iter().map(|(_, w)| w).sum::<f64>().is_finite() {
+        return Err(map.error(
+            mix.span(),
+            "the weights in mix add up to more than a number can hold (expected relative weights, like 3 and 1)",
+            "expected smaller weights",
+        ));
     }
     out.sort_by_key(|(id, _)| *id);
     Ok(out)
@@ -690,9 +789,12 @@ fn edges(
 ) -> Result<Vec<(u32, u32)>> {
     // Indices fit in u32 (at most MAX_CALLS); pairs of them halve this buffer for long chains.
     let mut edges: Vec<(u32, u32)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+    let mut index = Index {
+        ids: HashMap::with_capacity(ids.len()),
+        longest: ids.iter().map(|c| c.id.len()).max().unwrap_or(0),
+    };
     for (i, call) in ids.iter().enumerate() {
-        match index.entry(call.id.as_str()) {
+        match index.ids.entry(call.id.as_str()) {
             Entry::Vacant(slot) => {
                 slot.insert(i);
             }
@@ -705,7 +807,10 @@ fn edges(
                 };
                 return Err(map.error(
                     calls.site(i),
-                    format!("duplicate call id `{}` ({by}first defined at line {line})", call.id),
+                    format!(
+                        "duplicate call id {} ({by}first defined at line {line})",
+                        quoted(&call.id)
+                    ),
                     format!("expected an id not used before (line {line})"),
                 ));
             }
@@ -723,6 +828,7 @@ fn edges(
     for (b, (block, &count)) in file.generate.iter().zip(counts).enumerate() {
         let g = block.get_ref();
         let deps = dependencies(&g.depends_on, g.params.as_ref(), &index, map)?;
+        check_dependency_total(edges.len(), count, deps.len() + usize::from(g.chain), block, map)?;
         let start = calls.starts[b];
         for (i, call) in ids.iter().enumerate().skip(start).take(count) {
             for dep in &deps {
@@ -737,6 +843,40 @@ fn edges(
         }
     }
     Ok(edges)
+}
+
+/// Refuses a `[[generate]]` block whose `count` calls, `per_call` dependencies each,
+/// would bring the scenario above [`MAX_DEPENDENCIES`] edges, before any is stored:
+/// a block repeats its dependencies for every call it makes.
+fn check_dependency_total(
+    before: usize,
+    count: usize,
+    per_call: usize,
+    block: &Spanned<GenerateTable>,
+    map: &SourceMap,
+) -> Result<()> {
+    let total = count.saturating_mul(per_call).saturating_add(before);
+    if total <= MAX_DEPENDENCIES {
+        return Ok(());
+    }
+    let span = block.get_ref().count.as_ref().map_or(block.span(), Spanned::span);
+    Err(map.error(
+        span,
+        format!(
+            "this block gives each of its {count} calls {per_call} dependencies, which brings the scenario to \
+             {total} dependencies, above the limit of {MAX_DEPENDENCIES} (expected fewer; a join call that depends \
+             on the others, and that the block depends on, needs only one dependency per call)"
+        ),
+        format!("expected at most {MAX_DEPENDENCIES} dependencies in all"),
+    ))
+}
+
+/// Call ids to their index, for `depends_on` and references.
+struct Index<'f> {
+    ids: HashMap<&'f str, usize>,
+    /// The length of the longest id, in bytes: no longer prefix of a reference can name
+    /// a call.
+    longest: usize,
 }
 
 /// Tool names to ids, for the calls that name them.
@@ -758,10 +898,7 @@ impl Tools<'_, '_> {
         let Some(tool) = tool else {
             return Err(self.map.error(
                 owner,
-                format!(
-                    "{what} has no `tool` (expected tool = one of: {})",
-                    self.names.join(", ")
-                ),
+                format!("{what} has no `tool` (expected tool = one of: {})", one_of(&self.names)),
                 "tool missing",
             ));
         };
@@ -770,9 +907,9 @@ impl Tools<'_, '_> {
             None => Err(self.map.error(
                 tool.span(),
                 format!(
-                    "unknown tool `{}` (expected one of: {})",
-                    tool.get_ref(),
-                    self.names.join(", ")
+                    "unknown tool {} (expected one of: {})",
+                    quoted(tool.get_ref()),
+                    one_of(&self.names)
                 ),
                 "unknown tool",
             )),
@@ -829,12 +966,19 @@ fn self_dependency(id: &str, dep: &Dep, what: &str, map: &SourceMap) -> Scenario
     match &dep.reference {
         None => map.error(
             dep.span.clone(),
-            format!("{what} `{id}` depends on itself (expected the ids of other calls)"),
+            format!(
+                "{what} {} depends on itself (expected the ids of other calls)",
+                quoted(id)
+            ),
             "the call's own id",
         ),
         Some(text) => map.error(
             dep.span.clone(),
-            format!("{what} `{id}` refers to its own result in `{text}` (expected references to other calls)"),
+            format!(
+                "{what} {} refers to its own result in {} (expected references to other calls)",
+                quoted(id),
+                quoted(text)
+            ),
             "the call's own result",
         ),
     }
@@ -846,7 +990,10 @@ fn plan_error(err: PlanError, calls: &Calls<'_>, map: &SourceMap) -> ScenarioErr
     match err {
         PlanError::Cycle(ids) => map.error(
             at(&ids[0]),
-            format!("{message} (each call waits for the one before it; expected dependencies without a cycle)"),
+            format!(
+                "{} (each call waits for the one before it; expected dependencies without a cycle)",
+                cycle_message(&ids)
+            ),
             "this call waits for itself through the cycle",
         ),
         PlanError::DuplicateCall(id) | PlanError::SelfDependency(id) => map.error(at(&id), message, "here"),
@@ -858,20 +1005,42 @@ fn plan_error(err: PlanError, calls: &Calls<'_>, map: &SourceMap) -> ScenarioErr
     }
 }
 
+/// Calls of a long cycle a message names at its start and again at its end.
+const CYCLE_ENDS: usize = 4;
+
+/// "dependency cycle: a -> b -> a", as PlanError says it, or for a cycle through
+/// thousands of generated calls, its length and both ends of it; ids [`shown`] short.
+fn cycle_message(ids: &[String]) -> String {
+    let path = |ids: &[String]| ids.iter().map(|id| shown(id)).collect::<Vec<_>>().join(" -> ");
+    // `ids` repeats its first call last.
+    if ids.len() <= 2 * CYCLE_ENDS + 1 {
+        return format!("dependency cycle: {}", path(ids));
+    }
+    format!(
+        "dependency cycle through {} calls: {} -> … -> {}",
+        ids.len() - 1,
+        path(&ids[..CYCLE_ENDS]),
+        path(&ids[ids.len() - CYCLE_ENDS..])
+    )
+}
+
 /// The calls a call (or every call of a block) depends on: `depends_on` entries, then
 /// `${ID.FIELD}` references in `params`.
 fn dependencies(
     depends_on: &[Spanned<String>],
     params: Option<&Spanned<toml::Table>>,
-    index: &HashMap<&str, usize>,
+    index: &Index<'_>,
     map: &SourceMap,
 ) -> Result<Vec<Dep>> {
     let mut deps = Vec::with_capacity(depends_on.len());
     for dep in depends_on {
-        let Some(&idx) = index.get(dep.get_ref().as_str()) else {
+        let Some(&idx) = index.ids.get(dep.get_ref().as_str()) else {
             return Err(map.error(
                 dep.span(),
-                format!("unknown call id `{}` in depends_on ({CALL_EXPECTED})", dep.get_ref()),
+                format!(
+                    "unknown call id {} in depends_on ({CALL_EXPECTED})",
+                    quoted(dep.get_ref())
+                ),
                 "unknown call id",
             ));
         };
@@ -886,13 +1055,18 @@ fn dependencies(
     for value in params.get_ref().values() {
         collect_references(value, &mut refs);
     }
+    // toml does not keep spans inside arbitrary values; the reference's own text in the
+    // params is the next best place, unless escapes hide it. One pass finds where each is
+    // first written (searching the text once per reference would be quadratic).
     let written = written_params(params.span(), map);
+    let mut first_written: HashMap<&str, usize> = HashMap::new();
+    for (at, inner) in references_at(written) {
+        first_written.entry(inner).or_insert(at);
+    }
     let first_ref = deps.len();
     for inner in refs {
         let text = format!("${{{inner}}}");
-        // toml does not keep spans inside arbitrary values; the reference's own text in the
-        // params is the next best place, unless escapes hide it.
-        let span = written.find(&text).map_or(params.span(), |at| {
+        let span = first_written.get(inner).map_or(params.span(), |&at| {
             let start = params.span().start + at;
             start..start + text.len()
         });
@@ -900,7 +1074,7 @@ fn dependencies(
             let id = inner.split('.').next().unwrap_or(inner);
             return Err(map.error(
                 span,
-                format!("unknown call id `{id}` in `{text}` ({CALL_EXPECTED})"),
+                format!("unknown call id {} in {} ({CALL_EXPECTED})", quoted(id), quoted(&text)),
                 "unknown call id",
             ));
         };
@@ -929,7 +1103,9 @@ fn written_params(span: Range<usize>, map: &SourceMap) -> &str {
         .match_indices('\n')
         .map(|(at, _)| at + 1)
         .find(|&at| {
-            let line = body[at..].trim_start();
+            // One line at a time: trimming across lines would rescan a run of blank lines
+            // from each of them.
+            let line = body[at..].lines().next().unwrap_or("").trim_start();
             let inside = line.trim_start_matches('[').trim_start().strip_prefix(path);
             line.starts_with('[') && !inside.is_some_and(|tail| tail.trim_start().starts_with('.'))
         })
@@ -939,11 +1115,14 @@ fn written_params(span: Range<usize>, map: &SourceMap) -> &str {
 
 /// The call an `ID.FIELD` reference names: the longest prefix before a dot that is a call
 /// id, so ids containing dots can be referred to.
-fn resolve_reference(inner: &str, index: &HashMap<&str, usize>) -> Option<usize> {
+///
+/// Prefixes longer than every id are not looked up, so a reference with a million dots
+/// costs one pass rather than a million hashes of ever longer prefixes.
+fn resolve_reference(inner: &str, index: &Index<'_>) -> Option<usize> {
     inner
         .rmatch_indices('.')
-        .filter(|&(dot, _)| dot > 0 && dot + 1 < inner.len())
-        .find_map(|(dot, _)| index.get(&inner[..dot]).copied())
+        .filter(|&(dot, _)| dot > 0 && dot <= index.longest && dot + 1 < inner.len())
+        .find_map(|(dot, _)| index.ids.get(&inner[..dot]).copied())
 }
 
 fn collect_references<'v>(value: &'v toml::Value, out: &mut Vec<&'v str>) {
@@ -960,20 +1139,30 @@ fn collect_references<'v>(value: &'v toml::Value, out: &mut Vec<&'v str>) {
 /// Both parts must be non-empty, with no whitespace, `$`, `{` or `}`: `${HOME}` or
 /// `${ a }` are left alone as ordinary text.
 pub(crate) fn references(text: &str) -> Vec<&str> {
+    references_at(text).into_iter().map(|(_, inner)| inner).collect()
+}
+
+/// [`references`], each with the byte offset of its `${` in `text`.
+fn references_at(text: &str) -> Vec<(usize, &str)> {
     let mut found = Vec::new();
+    let mut base = 0;
     let mut rest = text;
     while let Some(open) = rest.find("${") {
-        let after = &rest[open + 2..];
-        let Some(close) = after.find('}') else { break };
-        let inner = &after[..close];
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        // Of the `${` before this `}`, only the last can open a reference: the others
+        // would hold a `$`. Taking it at once keeps the scan linear (`${${${…}` would
+        // otherwise search for the same `}` from every `${`).
+        let start = open + rest[open..close].rfind("${").unwrap_or(0) + 2;
+        let inner = &rest[start..close];
         let plain = !inner.contains(|c: char| c.is_whitespace() || matches!(c, '$' | '{'));
         let dotted = inner.find('.').is_some_and(|dot| dot > 0 && dot + 1 < inner.len());
         if plain && dotted {
-            found.push(inner);
-            rest = &after[close + 1..];
-        } else {
-            rest = after;
+            found.push((base + start - "${".len(), inner));
         }
+        rest = &rest[close + 1..];
+        base += close + 1;
     }
     found
 }
@@ -989,7 +1178,7 @@ fn expectations(t: &ExpectTable, map: &SourceMap) -> Result<Expectations> {
                 }
                 Err(map.error(
                     v.span(),
-                    format!("{key} must be {must}, got {x} (expected {example})"),
+                    format!("{key} must be {must}, got {} (expected {example})", number(x)),
                     format!("expected {must}"),
                 ))
             })
@@ -1065,7 +1254,8 @@ fn sweep(table: &Spanned<SweepTable>, open_loop: bool, map: &SourceMap) -> Resul
                 return Err(map.error(
                     r.span(),
                     format!(
-                        "a rate must be a positive, finite number of calls per second, got {v} (expected e.g. 20.0)"
+                        "a rate must be a positive, finite number of calls per second, got {} (expected e.g. 20.0)",
+                        number(v)
                     ),
                     "expected calls per second > 0",
                 ));
@@ -1485,6 +1675,95 @@ tool = "parse"
         let at = err.located().unwrap();
         assert_eq!(at.line, 9);
         assert!(at.message.contains(&MAX_CALLS.to_string()), "{err}");
+    }
+
+    #[test]
+    fn dependencies_repeated_by_a_block_are_counted_before_they_are_stored() {
+        let deps: Vec<String> = (1..=6).map(|i| format!("\"c{i}\"")).collect();
+        let calls: String = (1..=6)
+            .map(|i| format!("[[calls]]\nid = \"c{i}\"\ntool = \"a\"\n"))
+            .collect();
+        let count = MAX_DEPENDENCIES / 6 + 1;
+        let source = format!(
+            "{TOOL}{calls}[[generate]]\ntool = \"a\"\ncount = {count}\ndepends_on = [{}]\n",
+            deps.join(", ")
+        );
+        let err = parse(&source, Path::new("d.toml")).unwrap_err();
+        let at = err.located().unwrap();
+        assert_eq!(at.line, 24, "{err}");
+        assert!(
+            at.message
+                .contains(&format!("each of its {count} calls 6 dependencies")),
+            "{err}"
+        );
+        assert!(at.message.contains(&MAX_DEPENDENCIES.to_string()), "{err}");
+    }
+
+    #[test]
+    fn a_long_cycle_is_named_by_its_length_and_its_ends() {
+        let short: Vec<String> = ["a", "b", "a"].map(String::from).to_vec();
+        assert_eq!(cycle_message(&short), PlanError::Cycle(short.clone()).to_string());
+        let long: Vec<String> = (0..1000).chain([0]).map(|i| format!("g{i}")).collect();
+        assert_eq!(
+            cycle_message(&long),
+            "dependency cycle through 1000 calls: g0 -> g1 -> g2 -> g3 -> … -> g997 -> g998 -> g999 -> g0"
+        );
+    }
+
+    #[test]
+    fn references_in_a_megabyte_of_openings_are_found_in_one_pass() {
+        let text = format!("{}a.b}}", "${".repeat(500_000));
+        assert_eq!(references(&text), ["a.b"]);
+        let dots = format!("${{{}r}}", "a.".repeat(500_000));
+        let index = Index {
+            ids: HashMap::from([("a", 0)]),
+            longest: 1,
+        };
+        assert_eq!(resolve_reference(references(&dots)[0], &index), Some(0));
+    }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The scan `references` replaced: from every `${`, the first `}` after it.
+        fn references_by_rescanning(text: &str) -> Vec<&str> {
+            let mut found = Vec::new();
+            let mut rest = text;
+            while let Some(open) = rest.find("${") {
+                let after = &rest[open + 2..];
+                let Some(close) = after.find('}') else { break };
+                let inner = &after[..close];
+                let plain = !inner.contains(|c: char| c.is_whitespace() || matches!(c, '$' | '{'));
+                let dotted = inner.find('.').is_some_and(|dot| dot > 0 && dot + 1 < inner.len());
+                if plain && dotted {
+                    found.push(inner);
+                    rest = &after[close + 1..];
+                } else {
+                    rest = after;
+                }
+            }
+            found
+        }
+
+        /// Text made of the pieces that matter to references.
+        fn reference_soup() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                prop::sample::select(vec!["${", "}", ".", "a", "b", " ", "$", "{", "é"]),
+                0..40,
+            )
+            .prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn references_match_the_rescanning_scan(text in reference_soup()) {
+                prop_assert_eq!(references(&text), references_by_rescanning(&text));
+                for (at, inner) in references_at(&text) {
+                    prop_assert_eq!(&text[at..at + 2 + inner.len() + 1], format!("${{{inner}}}"));
+                }
+            }
+        }
     }
 
     const OPEN_LOOP: &str = r#"

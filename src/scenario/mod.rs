@@ -62,6 +62,7 @@ pub mod arrivals;
 mod error;
 mod expand;
 mod model;
+mod nesting;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -87,6 +88,35 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Checked before anything is allocated, so `count = 1000000000` is an error rather
 /// than an exhausted machine.
 pub const MAX_CALLS: usize = 2_000_000;
+
+/// Most dependency edges a scenario may have once `[[generate]]` blocks are expanded.
+///
+/// A block repeats its `depends_on` and references for each of its calls, so a file of a
+/// few kilobytes could otherwise ask for billions of edges; checked per block, before
+/// they are stored.
+pub const MAX_DEPENDENCIES: usize = 10_000_000;
+
+/// Deepest nesting of arrays, inline tables and dotted keys in a scenario file.
+///
+/// Checked in one pass before the file is parsed, so a file of a million `[` is a located
+/// error rather than deep recursion; below the `toml` crate's own limit of 80.
+pub const MAX_NESTING: usize = 64;
+
+/// Most attempts `[executor.retry] max_attempts` may ask for per call.
+///
+/// With calls that always fail, each attempt is simulated, so a count in the billions
+/// would make a run that never ends.
+pub const MAX_ATTEMPTS: u32 = 100;
+
+/// Longest duration a scenario may give (latencies, timeouts, backoffs, deadline,
+/// arrivals): one year (365.25 days).
+///
+/// Far above any tool call, and small enough that sums over every attempt of every call
+/// stay far from overflowing a [`Duration`].
+pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// Most cores `cpu_cores` may give the virtual clock.
+pub const MAX_CPU_CORES: usize = 4096;
 
 /// A checked scenario, ready to run.
 #[derive(Clone, Debug)]
@@ -207,6 +237,17 @@ pub fn discover(dir: &Path) -> io::Result<Vec<std::path::PathBuf>> {
 /// [`ScenarioError::Invalid`], located in `source`, for the first problem found.
 pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let map = SourceMap::new(path, source);
+    if let Some(deep) = nesting::too_deep(source) {
+        return Err(map.error(
+            deep.span,
+            format!(
+                "arrays, inline tables and dotted keys nest {} levels deep here, above the limit of {MAX_NESTING} \
+                 (expected at most {MAX_NESTING} levels)",
+                deep.depth
+            ),
+            format!("nested deeper than {MAX_NESTING} levels"),
+        ));
+    }
     let file: model::ScenarioFile = toml::from_str(source).map_err(|e| map.toml(&e))?;
     expand::expand(file, &map)
 }

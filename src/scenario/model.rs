@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
+use super::MAX_DURATION;
+use super::error::shown;
 use crate::plan::ToolKind;
 
 /// What a duration must look like, for messages.
@@ -26,8 +28,7 @@ pub(crate) struct ScenarioFile {
     /// Required, non-empty.
     pub(crate) name: Option<Spanned<String>>,
     /// Default "".
-    #[serde(default)]
-    pub(crate) description: String,
+    pub(crate) description: Option<Spanned<String>>,
     /// Default 0.
     #[serde(default)]
     pub(crate) seed: u64,
@@ -136,7 +137,8 @@ impl<'de> Deserialize<'de> for MaxConcurrency {
                     Ok(MaxConcurrency::Auto)
                 } else {
                     Err(E::custom(format_args!(
-                        "invalid max_concurrency \"{v}\" (expected a positive integer or \"auto\")"
+                        "invalid max_concurrency \"{}\" (expected a positive integer or \"auto\")",
+                        shown(v)
                     )))
                 }
             }
@@ -396,15 +398,23 @@ impl<'de> Deserialize<'de> for HumanDuration {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                let shown = shown(v);
                 // humantime says "expected number at 0" for "-1s", which hides the point.
                 if v.trim_start().starts_with('-') {
                     return Err(E::custom(format_args!(
-                        "a duration cannot be negative, got \"{v}\" ({DURATION_EXPECTED})"
+                        "a duration cannot be negative, got \"{shown}\" ({DURATION_EXPECTED})"
                     )));
                 }
-                humantime::parse_duration(v)
-                    .map(HumanDuration)
-                    .map_err(|e| E::custom(format_args!("invalid duration \"{v}\": {e} ({DURATION_EXPECTED})")))
+                let d = humantime::parse_duration(v)
+                    .map_err(|e| E::custom(format_args!("invalid duration \"{shown}\": {e} ({DURATION_EXPECTED})")))?;
+                if d > MAX_DURATION {
+                    return Err(E::custom(format_args!(
+                        "duration \"{shown}\" is longer than {}, the limit on any duration in a scenario \
+                         ({DURATION_EXPECTED})",
+                        humantime::format_duration(MAX_DURATION)
+                    )));
+                }
+                Ok(HumanDuration(d))
             }
         }
         deserializer.deserialize_str(V)
@@ -423,6 +433,15 @@ mod tests {
             .try_into::<HumanDuration>()
             .unwrap_err();
         assert!(err.to_string().contains(DURATION_EXPECTED), "{err}");
+    }
+
+    #[test]
+    fn durations_above_a_year_are_refused() {
+        let parse = |v: &str| toml::Value::String(v.into()).try_into::<HumanDuration>();
+        assert_eq!(parse("1year").unwrap().0, MAX_DURATION);
+        let err = parse("1year 1s").unwrap_err().to_string();
+        assert!(err.contains("is longer than 1year, the limit on any duration"), "{err}");
+        assert!(parse("500000000000years").is_err());
     }
 
     #[test]
