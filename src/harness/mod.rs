@@ -281,7 +281,9 @@ pub fn run_repeated<B: Observer>(
             break;
         }
     }
-    let partial = request.interrupted();
+    // Fewer repetitions than asked: one was cut short (and dropped, unless the first).
+    // Derived from what ran, so a signal that comes after the last run marks nothing.
+    let partial = reports.len() < repeat.count.get();
     let repetitions: Vec<Repetition> = reports
         .iter()
         .enumerate()

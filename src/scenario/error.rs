@@ -177,13 +177,18 @@ pub(crate) fn shown(text: &str) -> String {
             out.push('…');
             break;
         }
-        if hidden(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
+        push_shown(&mut out, c);
     }
     out
+}
+
+/// Appends `c`, escaped (`\u{1b}`) when it is [`hidden`].
+fn push_shown(out: &mut String, c: char) {
+    if hidden(c) {
+        out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+    } else {
+        out.push(c);
+    }
 }
 
 /// Whether `c` acts on a terminal or on the text around it instead of showing itself:
@@ -242,10 +247,8 @@ fn tidy(message: &str) -> String {
         kept += 1;
         if inside == Some(QUOTED_CHARS + 1) {
             out.push('…');
-        } else if hidden(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
-            out.push(c);
+            push_shown(&mut out, c);
         }
     }
     out
