@@ -1,13 +1,16 @@
 //! The dashboards and the local observability stack in `dashboards/`, checked without
 //! Docker: every PromQL expression of the Grafana dashboard goes through Prometheus's own
 //! `promtool`; every metric name and label it queries is one that a real run emits, as the
-//! collector's Prometheus exporter names it; the trace links open real span names in the
-//! provisioned Jaeger data source; and the compose file, the collector, Jaeger, Prometheus
-//! and Grafana configurations parse and agree with each other and with the README.
-
+//! collector's Prometheus exporter names it; a real Prometheus, loaded with those runs'
+//! series, answers every panel and variable query with data; the trace links open real
+//! span names in the provisioned Jaeger data source; and the compose file, the collector,
+//! Jaeger, Prometheus and Grafana configurations parse and agree with each other and with
+//! the README.
 mod common;
 #[path = "common/otlp.rs"]
 mod otlp;
+#[path = "common/prometheus.rs"]
+mod prometheus;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,8 +18,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
-use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, metric};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, metric, number_data_point};
 use otlp::Receiver;
+use prometheus::Prometheus;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------
@@ -88,6 +92,8 @@ fn all_panels(dashboard: &Value) -> Vec<&Value> {
 struct Query {
     origin: String,
     expr: String,
+    /// Grafana asks for one value at the end of the time range, not a series over it.
+    instant: bool,
 }
 
 /// The `expr` of every panel target.
@@ -100,6 +106,7 @@ fn panel_queries(dashboard: &Value) -> Vec<Query> {
                 t["expr"].as_str().map(|expr| Query {
                     origin: format!("panel {title:?}, query {}", t["refId"].as_str().unwrap_or("?")),
                     expr: expr.to_string(),
+                    instant: t["instant"] == true,
                 })
             })
         })
@@ -158,6 +165,7 @@ fn all_promql(dashboard: &Value) -> Vec<Query> {
         lv.selector.map(|expr| Query {
             origin: format!("variable {}", lv.variable),
             expr,
+            instant: true,
         })
     }));
     queries
@@ -224,28 +232,34 @@ fn with_stand_ins(expr: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // promtool
 
-/// Where CI gets promtool from, and the local escape hatch.
-const PROMTOOL_HELP: &str = "promtool (Debian's `prometheus` package: `apt-get install prometheus`; .ci/run installs \
-     it) is required to check the dashboard's PromQL; set PARABENCH_SKIP_PROMTOOL=1 to skip this check locally";
+/// Where CI gets Prometheus's programs from, and the local escape hatch.
+const PROMETHEUS_HELP: &str = "is required to check the dashboard's PromQL: Debian's `prometheus` package has it \
+     (`apt-get install prometheus`; .ci/run installs it); set PARABENCH_SKIP_PROMTOOL=1 to skip these checks locally";
 
-/// promtool, or `None` when it is missing and the developer chose to skip. Missing
-/// without the opt-out fails: CI must never pass because the checker was absent.
-fn promtool() -> Option<Command> {
-    let found = Command::new("promtool")
+/// `program` (promtool or prometheus), or `None` when it is missing and the developer
+/// chose to skip. Missing without the opt-out fails: CI must never pass because the
+/// checker was absent.
+fn prometheus_program(program: &str) -> Option<Command> {
+    let found = Command::new(program)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if found {
-        return Some(Command::new("promtool"));
+        return Some(Command::new(program));
     }
     if std::env::var("PARABENCH_SKIP_PROMTOOL").is_ok_and(|v| v == "1") {
         // Straight to stderr: libtest captures eprintln! of passing tests, and a skipped
         // check must not look like a passed one.
-        let message = format!("\n!!! SKIPPED: promtool not found and PARABENCH_SKIP_PROMTOOL=1; {PROMTOOL_HELP}\n");
+        let message =
+            format!("\n!!! SKIPPED: {program} not found and PARABENCH_SKIP_PROMTOOL=1; {program} {PROMETHEUS_HELP}\n");
         std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes()).unwrap();
         return None;
     }
-    panic!("{PROMTOOL_HELP}");
+    panic!("{program} {PROMETHEUS_HELP}");
+}
+
+fn promtool() -> Option<Command> {
+    prometheus_program("promtool")
 }
 
 /// Writes one recording rule per expression (Grafana variables replaced by stand-ins)
@@ -639,14 +653,62 @@ fn kind_of(metric: &Metric) -> Kind {
     }
 }
 
-/// Each data point's attributes.
-fn point_attributes(metric: &Metric) -> Vec<&[KeyValue]> {
+/// A data point's value: what the exporter exposes for it.
+#[derive(Clone, Debug)]
+enum PointValue {
+    Number(f64),
+    /// Explicit bucket bounds and the count in each bucket (one more than bounds).
+    Histogram {
+        bounds: Vec<f64>,
+        counts: Vec<u64>,
+        sum: f64,
+        count: u64,
+    },
+    /// A kind parabench does not emit; its values are not modelled.
+    Other,
+}
+
+/// Each data point's attributes and value.
+fn points(metric: &Metric) -> Vec<(&[KeyValue], PointValue)> {
+    let number = |value: Option<number_data_point::Value>| match value {
+        Some(number_data_point::Value::AsInt(i)) => PointValue::Number(i as f64),
+        Some(number_data_point::Value::AsDouble(d)) => PointValue::Number(d),
+        None => PointValue::Other,
+    };
     match metric.data.as_ref().expect("a metric with data") {
-        metric::Data::Sum(s) => s.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
-        metric::Data::Gauge(g) => g.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
-        metric::Data::Histogram(h) => h.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
-        metric::Data::ExponentialHistogram(h) => h.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
-        metric::Data::Summary(s) => s.data_points.iter().map(|p| p.attributes.as_slice()).collect(),
+        metric::Data::Sum(s) => s
+            .data_points
+            .iter()
+            .map(|p| (p.attributes.as_slice(), number(p.value)))
+            .collect(),
+        metric::Data::Gauge(g) => g
+            .data_points
+            .iter()
+            .map(|p| (p.attributes.as_slice(), number(p.value)))
+            .collect(),
+        metric::Data::Histogram(h) => h
+            .data_points
+            .iter()
+            .map(|p| {
+                let value = PointValue::Histogram {
+                    bounds: p.explicit_bounds.clone(),
+                    counts: p.bucket_counts.clone(),
+                    sum: p.sum.unwrap_or(0.0),
+                    count: p.count,
+                };
+                (p.attributes.as_slice(), value)
+            })
+            .collect(),
+        metric::Data::ExponentialHistogram(h) => h
+            .data_points
+            .iter()
+            .map(|p| (p.attributes.as_slice(), PointValue::Other))
+            .collect(),
+        metric::Data::Summary(s) => s
+            .data_points
+            .iter()
+            .map(|p| (p.attributes.as_slice(), PointValue::Other))
+            .collect(),
     }
 }
 
@@ -711,13 +773,17 @@ fn parse_copy(statement: &str) -> (String, String) {
 }
 
 /// What Prometheus scrapes from the collector: each series name with its labels and the
-/// values each label took.
+/// values each label took, and the last value of every series.
 #[derive(Debug, Default)]
 struct Exposition {
     series: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
     /// The base name of each OTLP metric.
     families: BTreeSet<String>,
+    /// Each metric's kind and latest value per label set, by base name.
+    values: BTreeMap<String, (Kind, BTreeMap<Labels, PointValue>)>,
 }
+
+type Labels = BTreeMap<String, String>;
 
 impl Exposition {
     /// Adds what the collector makes of `batch`: `copies` (the transform processor) adds
@@ -741,8 +807,8 @@ impl Exposition {
             let kind = kind_of(metric);
             let base = prometheus_name(&metric.name, &metric.unit, kind);
             self.families.insert(base.clone());
-            for attributes in point_attributes(metric) {
-                let mut labels: BTreeMap<String, String> = common_labels.iter().cloned().collect();
+            for (attributes, value) in points(metric) {
+                let mut labels: Labels = common_labels.iter().cloned().collect();
                 labels.extend(attributes.iter().map(|kv| (prometheus_label(&kv.key), value_text(kv))));
                 for (target, source) in copies {
                     if let Some(value) = resource_value(source) {
@@ -758,8 +824,108 @@ impl Exposition {
                         entry.entry(label.clone()).or_default().insert(value.clone());
                     }
                 }
+                // Exports are cumulative: a later batch's point supersedes an earlier one.
+                let (_, series) = self
+                    .values
+                    .entry(base.clone())
+                    .or_insert_with(|| (kind, BTreeMap::new()));
+                series.insert(labels, value);
             }
         }
+    }
+}
+
+/// Seconds between two of the scrapes [`Exposition::openmetrics`] writes.
+const SCRAPE_INTERVAL: u64 = 15;
+/// Scrapes after the first: the runs are seen growing over two minutes.
+const SCRAPES: u64 = 8;
+
+impl Exposition {
+    /// The series as Prometheus would have scraped them while the runs went on: one sample
+    /// every [`SCRAPE_INTERVAL`] s from `start`, counters and histograms growing linearly
+    /// from zero to their final values over [`SCRAPES`] intervals, gauges at their final
+    /// value. OpenMetrics text, for `promtool tsdb create-blocks-from openmetrics`.
+    fn openmetrics(&self, start: u64) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (base, (kind, series)) in &self.values {
+            let (family, kind_word) = match kind {
+                Kind::MonotonicSum => (
+                    base.strip_suffix("_total").expect("a counter ends in _total"),
+                    "counter",
+                ),
+                Kind::NonMonotonicSum | Kind::Gauge => (base.as_str(), "gauge"),
+                Kind::Histogram => (base.as_str(), "histogram"),
+                other => panic!("{base}: {other:?} values are not modelled"),
+            };
+            writeln!(out, "# TYPE {family} {kind_word}").unwrap();
+            for (labels, value) in series {
+                for step in 0..=SCRAPES {
+                    let time = start + step * SCRAPE_INTERVAL;
+                    let grown = |final_value: f64| final_value * step as f64 / SCRAPES as f64;
+                    // Floor of the same share keeps cumulative bucket counts non-decreasing.
+                    let grown_count = |final_count: u64| final_count * step / SCRAPES;
+                    let mut sample = |name: &str, le: Option<&str>, value: f64| {
+                        let mut labels = labels.clone();
+                        if let Some(le) = le {
+                            labels.insert("le".into(), le.into());
+                        }
+                        writeln!(
+                            out,
+                            "{name}{} {} {time}",
+                            openmetrics_labels(&labels),
+                            openmetrics_number(value)
+                        )
+                        .unwrap();
+                    };
+                    match value {
+                        PointValue::Number(v) if *kind == Kind::MonotonicSum => sample(base, None, grown(*v)),
+                        PointValue::Number(v) => sample(base, None, *v),
+                        PointValue::Histogram {
+                            bounds,
+                            counts,
+                            sum,
+                            count,
+                        } => {
+                            let mut cumulative = 0;
+                            for (i, bucket) in counts.iter().enumerate() {
+                                cumulative += bucket;
+                                let le = bounds.get(i).map_or_else(|| "+Inf".to_string(), f64::to_string);
+                                sample(&format!("{base}_bucket"), Some(&le), grown_count(cumulative) as f64);
+                            }
+                            sample(&format!("{base}_sum"), None, grown(*sum));
+                            sample(&format!("{base}_count"), None, grown_count(*count) as f64);
+                        }
+                        PointValue::Other => panic!("{base}: values of this kind are not modelled"),
+                    }
+                }
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+}
+
+/// `{k="v",...}` with OpenMetrics escapes, or nothing for no labels.
+fn openmetrics_labels(labels: &Labels) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| {
+            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            format!("{k}=\"{v}\"")
+        })
+        .collect();
+    format!("{{{}}}", pairs.join(","))
+}
+
+fn openmetrics_number(value: f64) -> String {
+    match value {
+        v if v == f64::INFINITY => "+Inf".into(),
+        v if v == f64::NEG_INFINITY => "-Inf".into(),
+        v => v.to_string(),
     }
 }
 
@@ -773,6 +939,8 @@ struct Exported {
     span_names: BTreeSet<String>,
     service_names: BTreeSet<String>,
     tools: BTreeSet<String>,
+    /// `execute_tool` spans per tool: one per call, in every run of every mode.
+    calls_per_tool: BTreeMap<String, u64>,
 }
 
 /// A scenario sure to end calls in error, timeout and skipped, after retries (the shipped
@@ -845,6 +1013,11 @@ fn exported() -> &'static Exported {
             .iter()
             .filter_map(|s| otlp::attr_str(&s.attributes, "gen_ai.tool.name").map(str::to_string))
             .collect();
+        let mut calls_per_tool = BTreeMap::new();
+        for span in spans.iter().filter(|s| s.name.starts_with("execute_tool ")) {
+            let tool = otlp::attr_str(&span.attributes, "gen_ai.tool.name").expect("a tool name");
+            *calls_per_tool.entry(tool.to_string()).or_insert(0) += 1;
+        }
         Exported {
             exposition,
             span_names: spans.iter().map(|s| s.name.clone()).collect(),
@@ -853,6 +1026,7 @@ fn exported() -> &'static Exported {
                 .into_iter()
                 .collect(),
             tools,
+            calls_per_tool,
         }
     })
 }
@@ -1097,6 +1271,7 @@ fn promtool_rejects_a_broken_expression() {
         let query = Query {
             origin: "a deliberately broken expression".into(),
             expr: expr.to_string(),
+            instant: true,
         };
         let result = promtool_check_rules(promtool, &[query], &format!("broken-promql-{i}"));
         let error = result.expect_err("promtool accepted a broken expression");
@@ -1350,9 +1525,187 @@ fn the_check_against_a_real_run_catches_wrong_names_labels_and_values() {
         let query = Query {
             origin: "wrong".into(),
             expr: expr.into(),
+            instant: true,
         };
         assert!(
             !check_against_exposition(&[query], exposition).is_empty(),
+            "{expr} passed"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A real Prometheus evaluates the dashboard
+
+/// A Prometheus server holding the real runs' series as scraped over two minutes ending
+/// ten minutes ago, and the first and last scrape times (Unix seconds).
+fn prometheus_with_the_runs(name: &str) -> Option<(Prometheus, u64, u64)> {
+    let (promtool, prometheus) = (promtool()?, prometheus_program("prometheus")?);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // In the past, as real scrapes are, and well inside the default 5 min look-back of
+    // nothing: queries name their times.
+    let start = now - 600 - now % SCRAPE_INTERVAL;
+    let end = start + SCRAPES * SCRAPE_INTERVAL;
+    let text = exported().exposition.openmetrics(start);
+    let server = Prometheus::start(promtool, prometheus, &text, &common::temp_dir(name));
+    Some((server, start, end))
+}
+
+/// Every value in a query's answer (a vector or a matrix), parsed.
+fn answer_values(data: &Value) -> Vec<f64> {
+    let number = |v: &Value| {
+        v[1].as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .expect("a sample value")
+    };
+    let result = data["result"].as_array().expect("a result list");
+    match data["resultType"].as_str() {
+        Some("vector") => result.iter().map(|series| number(&series["value"])).collect(),
+        Some("matrix") => result
+            .iter()
+            .flat_map(|series| series["values"].as_array().expect("a matrix row").iter().map(number))
+            .collect(),
+        other => panic!("unexpected result type {other:?}: {data}"),
+    }
+}
+
+/// Asks `server` what Grafana would: an instant query at the end of the time range, or a
+/// range query over it at the scrape interval.
+fn evaluate(server: &Prometheus, query: &Query, start: u64, end: u64) -> Result<Value, String> {
+    let expr = with_stand_ins(&query.expr);
+    if query.instant {
+        server.api("/api/v1/query", &[("query", expr), ("time", end.to_string())])
+    } else {
+        server.api(
+            "/api/v1/query_range",
+            &[
+                ("query", expr),
+                ("start", start.to_string()),
+                ("end", end.to_string()),
+                ("step", SCRAPE_INTERVAL.to_string()),
+            ],
+        )
+    }
+}
+
+/// Every panel query that Prometheus rejects or answers with no series or with no finite
+/// value (a `histogram_quantile` over empty buckets, a ratio of zeros).
+fn panels_without_data(server: &Prometheus, queries: &[Query], start: u64, end: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    for query in queries {
+        match evaluate(server, query, start, end) {
+            Err(error) => problems.push(format!("{}: Prometheus refused it: {error}", query.origin)),
+            Ok(data) => {
+                let values = answer_values(&data);
+                if values.is_empty() {
+                    problems.push(format!("{}: no data: {}", query.origin, query.expr));
+                } else if !values.iter().any(|v| v.is_finite()) {
+                    problems.push(format!("{}: only {values:?}: {}", query.origin, query.expr));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn prometheus_answers_every_panel_and_variable_with_the_runs_data() {
+    let Some((server, start, end)) = prometheus_with_the_runs("dashboards-prometheus") else {
+        return;
+    };
+    let dashboard = dashboard();
+    let problems = panels_without_data(&server, &panel_queries(&dashboard), start, end);
+    assert!(problems.is_empty(), "{problems:#?}\nprometheus log:\n{}", server.log());
+
+    // A variable lists exactly the values the runs gave its label (Grafana asks the label
+    // values endpoint with the selector as match[]).
+    let series = &exported().exposition.series;
+    for lv in variable_queries(&dashboard) {
+        let selector = with_stand_ins(lv.selector.as_deref().expect("label_values with a metric"));
+        let data = server
+            .api(
+                &format!("/api/v1/label/{}/values", lv.label),
+                &[
+                    ("match[]", selector.clone()),
+                    ("start", start.to_string()),
+                    ("end", end.to_string()),
+                ],
+            )
+            .unwrap_or_else(|e| panic!("variable {}: {e}", lv.variable));
+        let listed: BTreeSet<String> = data
+            .as_array()
+            .expect("a list of values")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let metric = &scan(&selector).selectors[0].metric;
+        assert_eq!(&listed, &series[metric][&lv.label], "variable {}", lv.variable);
+        assert!(listed.len() >= 2, "variable {}: {listed:?}", lv.variable);
+    }
+}
+
+#[test]
+fn the_calls_table_counts_every_call_of_every_run_once() {
+    // The "over the time range" calls column sums the runs' final counters across runs,
+    // modes and outcomes; it must equal the number of calls the runs traced.
+    let Some((server, start, end)) = prometheus_with_the_runs("dashboards-prometheus-calls") else {
+        return;
+    };
+    let title = "Calls, errors and retries per tool over the time range";
+    let query = panel_queries(&dashboard())
+        .into_iter()
+        .find(|q| q.origin == format!("panel {title:?}, query A"))
+        .unwrap_or_else(|| panic!("no query A in the panel {title:?}"));
+    let data = evaluate(&server, &query, start, end).unwrap();
+    let counted: BTreeMap<String, u64> = data["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|series| {
+            let tool = series["metric"]["tool"].as_str().expect("a tool label").to_string();
+            let calls: f64 = series["value"][1].as_str().unwrap().parse().unwrap();
+            (tool, calls as u64)
+        })
+        .collect();
+    assert_eq!(counted, exported().calls_per_tool, "{}", query.expr);
+}
+
+#[test]
+fn the_prometheus_check_catches_queries_without_data() {
+    // Proof that the check above can fail: valid PromQL that names real series but
+    // returns nothing, or nothing finite, from the runs.
+    let Some((server, start, end)) = prometheus_with_the_runs("dashboards-prometheus-broken") else {
+        return;
+    };
+    let empty = [
+        // A label value no run emits.
+        ("parabench_tool_calls_total{mode=\"batch\"}", false),
+        // Vector matching on a label one side lacks.
+        (
+            "sum by (tool) (parabench_tool_calls_total) / on (mode) sum by (tool) (parabench_tool_calls_total)",
+            false,
+        ),
+        // A quantile of buckets that never filled: NaN only.
+        (
+            "histogram_quantile(0.5, sum by (le) (rate(parabench_tool_duration_seconds_bucket{outcome=\"none\"}[$__rate_interval])))",
+            false,
+        ),
+        (
+            "sum(parabench_executor_in_flight) / sum(parabench_executor_in_flight)",
+            true,
+        ),
+    ];
+    for (expr, instant) in empty {
+        let query = Query {
+            origin: "a query without data".into(),
+            expr: expr.into(),
+            instant,
+        };
+        assert!(
+            !panels_without_data(&server, &[query], start, end).is_empty(),
             "{expr} passed"
         );
     }
