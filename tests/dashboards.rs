@@ -1643,7 +1643,9 @@ fn prometheus_answers_every_panel_and_variable_with_the_runs_data() {
             .collect();
         let metric = &scan(&selector).selectors[0].metric;
         assert_eq!(&listed, &series[metric][&lv.label], "variable {}", lv.variable);
-        assert!(listed.len() >= 2, "variable {}: {listed:?}", lv.variable);
+        // The runs differ in scenario, mode and tool; they share one service.
+        let least = if lv.variable == "service" { 1 } else { 2 };
+        assert!(listed.len() >= least, "variable {}: {listed:?}", lv.variable);
     }
 }
 
@@ -1778,6 +1780,54 @@ fn latency_panels_link_to_the_traces_of_their_tool() {
         }
     }
     assert!(links_seen >= 6, "{links_seen} trace links");
+    let top = dashboard["links"].as_array().expect("dashboard links");
+    let ui = top
+        .iter()
+        .find(|l| l["title"] == "Jaeger UI")
+        .expect("a link to Jaeger's UI");
+    let url = ui["url"].as_str().unwrap();
+    assert_eq!(
+        host_and_port(url),
+        ("localhost".to_string(), jaeger_ui.host_port),
+        "{url}"
+    );
+    assert_eq!(query_params(url)["service"], "${service}", "{url}");
+}
+
+/// The values Grafana offers for the `service` variable, from the `job` label values the
+/// collector's exporter gives: `service.namespace/service.name`, or the name alone.
+fn service_choices(dashboard: &Value, jobs: &BTreeSet<String>) -> BTreeSet<String> {
+    let variable = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "service")
+        .expect("a service variable");
+    let query = variable["query"]["query"].as_str().unwrap();
+    assert_eq!(parse_label_values("service", query).label, "job", "{query}");
+    // Grafana keeps the capture: the part after the namespace, which is what Jaeger calls
+    // the service.
+    assert_eq!(variable["regex"], "/([^/]+)$/", "the regex modelled here");
+    jobs.iter()
+        .map(|job| job.rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_service_variable_offers_the_service_the_traces_are_under() {
+    let exported = exported();
+    let dashboard = dashboard();
+    let jobs = &exported.exposition.series["parabench_tool_calls_total"]["job"];
+    assert_eq!(service_choices(&dashboard, jobs), exported.service_names);
+    assert_eq!(
+        dashboard["templating"]["list"][3]["current"]["value"], "parabench",
+        "the default is the default service name"
+    );
+    let namespaced = BTreeSet::from(["team/parabench".to_string()]);
+    assert_eq!(
+        service_choices(&dashboard, &namespaced),
+        BTreeSet::from(["parabench".to_string()])
+    );
 }
 
 fn check_trace_link(link: &TraceLink, jaeger_uid: &str, jaeger_ui: &Published, exported: &Exported) {
@@ -1796,12 +1846,10 @@ fn check_trace_link(link: &TraceLink, jaeger_uid: &str, jaeger_ui: &Published, e
             link.panel
         );
     }
-    assert!(
-        exported.service_names.contains(&link.service),
-        "{}: service {:?}, but the run's is {:?}",
-        link.panel,
-        link.service,
-        exported.service_names
+    assert_eq!(
+        link.service, "${service}",
+        "{}: the link searches the service the variable picks",
+        link.panel
     );
     if let Some(template) = &link.operation {
         for tool in &exported.tools {
@@ -2056,17 +2104,17 @@ fn grafana_provisions_the_dashboard_and_the_data_sources_it_uses() {
 #[test]
 fn the_dashboard_filters_by_scenario_mode_and_tool() {
     let dashboard = dashboard();
-    let names: Vec<&str> = dashboard["templating"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            assert_eq!(v["multi"], true, "{v}");
-            assert_eq!(v["includeAll"], true, "{v}");
-            v["name"].as_str().unwrap()
-        })
-        .collect();
-    assert_eq!(names, ["scenario", "mode", "tool"]);
+    let variables = dashboard["templating"]["list"].as_array().unwrap();
+    let names: Vec<&str> = variables.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["scenario", "mode", "tool", "service"]);
+    for filter in &variables[..3] {
+        assert_eq!(filter["multi"], true, "{filter}");
+        assert_eq!(filter["includeAll"], true, "{filter}");
+    }
+    // The trace links search one service: no All, no list.
+    let service = &variables[3];
+    assert_eq!(service["multi"], false, "{service}");
+    assert_eq!(service["includeAll"], false, "{service}");
 }
 
 #[test]
