@@ -118,11 +118,13 @@ pub enum ArrivalsError {
     #[error("an arrival rate must be a positive, finite number of calls per second, got {0}")]
     Rate(f64),
     /// The rate brings more calls than a scenario may have.
-    #[error("an arrival rate of {rate_per_s}/s brings about {calls:.0} calls, above the limit of {MAX_CALLS}")]
+    #[error(
+        "an arrival rate of {rate_per_s}/s brings the scenario to about {calls:.0} calls, above the limit of {MAX_CALLS}"
+    )]
     TooManyCalls {
         /// The rate asked for.
         rate_per_s: f64,
-        /// The calls it would bring.
+        /// The calls the scenario would have: its closed calls and the arriving ones.
         calls: f64,
     },
     /// The rebuilt plan is not valid (no call arrives at so low a rate, say).
@@ -168,7 +170,10 @@ impl Scenario {
             rate_per_s,
             ..arrivals.clone()
         };
-        let calls = arrivals.expected_calls();
+        // The closed calls stay, so they count against the limit too: otherwise the draw
+        // would stop at the limit and the run would quietly offer less than the rate.
+        let closed = self.plan.calls().iter().take_while(|c| c.arrival.is_none()).count();
+        let calls = arrivals.expected_calls() + closed as f64;
         if calls > MAX_CALLS as f64 {
             return Err(ArrivalsError::TooManyCalls { rate_per_s, calls });
         }

@@ -44,10 +44,12 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
     let tools = tools(&file.tools.0, &executor, map)?;
     let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
     let expect = expectations(&file.expect, map)?;
+    // Arriving calls come after every closed one.
+    let closed = plan.calls().iter().take_while(|c| c.arrival.is_none()).count();
     let sweep = file
         .sweep
         .as_ref()
-        .map(|s| sweep(s, file.arrivals.is_some(), map))
+        .map(|s| sweep(s, arrivals.as_ref().map(|a| (a, closed)), map))
         .transpose()?;
     Ok(Scenario {
         name,
@@ -1210,7 +1212,9 @@ fn expectations(t: &ExpectTable, map: &SourceMap) -> Result<Expectations> {
     })
 }
 
-fn sweep(table: &Spanned<SweepTable>, open_loop: bool, map: &SourceMap) -> Result<Sweep> {
+/// `[sweep]`, checked; `open_loop` is the scenario's arrivals and its number of closed
+/// calls, which each swept rate must keep within [`MAX_CALLS`].
+fn sweep(table: &Spanned<SweepTable>, open_loop: Option<(&Arrivals, usize)>, map: &SourceMap) -> Result<Sweep> {
     let s = table.get_ref();
     let Some(limits) = &s.max_concurrency else {
         return Err(map.error(
@@ -1233,14 +1237,14 @@ fn sweep(table: &Spanned<SweepTable>, open_loop: bool, map: &SourceMap) -> Resul
         .collect::<Result<_>>()?;
     let mut rates = Vec::new();
     if let Some(list) = &s.rates {
-        if !open_loop {
+        let Some((arrivals, closed)) = open_loop else {
             return Err(map.error(
                 list.span(),
                 "[sweep] rates are arrival rates, but the scenario has no [arrivals] table \
                  (expected [arrivals] with process, rate and duration, or no rates)",
                 "needs [arrivals]",
             ));
-        }
+        };
         if list.get_ref().is_empty() {
             return Err(map.error(
                 list.span(),
@@ -1258,6 +1262,21 @@ fn sweep(table: &Spanned<SweepTable>, open_loop: bool, map: &SourceMap) -> Resul
                         number(v)
                     ),
                     "expected calls per second > 0",
+                ));
+            }
+            // Checked here, where the rate has a line, not when `tune` reaches it.
+            let expected = v * arrivals.duration.as_secs_f64() + closed as f64;
+            if expected > MAX_CALLS as f64 {
+                return Err(map.error(
+                    r.span(),
+                    format!(
+                        "at {} calls per second for {}, the sweep brings the scenario to about {} calls, \
+                         above the limit of {MAX_CALLS}",
+                        number(v),
+                        humantime::format_duration(arrivals.duration),
+                        number(expected.round())
+                    ),
+                    format!("expected at most {MAX_CALLS} calls in all"),
                 ));
             }
             rates.push(v);
@@ -1810,6 +1829,30 @@ id_prefix = "r"
         let err = parse(&with_sweep(OPEN_LOOP, "[10.0, -1.0]"), Path::new("s.toml")).unwrap_err();
         assert!(err.to_string().contains("got -1"), "{err}");
         assert_eq!(err.located().unwrap().line, 18);
+        // A rate that would bring more calls than a scenario may have fails here, at
+        // its line, not when `tune` reaches it.
+        let err = parse(&with_sweep(OPEN_LOOP, "[10.0, 1e12]"), Path::new("s.toml")).unwrap_err();
+        assert!(err.to_string().contains("above the limit of 2000000"), "{err}");
+        assert_eq!(err.located().unwrap().line, 18);
+        // 1,999,999 arriving calls a second for OPEN_LOOP's 1 s, and its one closed call,
+        // are exactly the limit.
+        assert_eq!(ok(OPEN_LOOP).arrivals.unwrap().duration, Duration::from_secs(1));
+        let at_limit = format!("[{}.0]", MAX_CALLS - 1);
+        assert!(parse(&with_sweep(OPEN_LOOP, &at_limit), Path::new("s.toml")).is_ok());
+        let over = format!("[{}.0]", MAX_CALLS);
+        assert!(parse(&with_sweep(OPEN_LOOP, &over), Path::new("s.toml")).is_err());
+    }
+
+    #[test]
+    fn a_new_rate_counts_the_closed_calls_against_the_limit() {
+        // OPEN_LOOP keeps its one closed call: 1,999,999 arrivals (1 s) reach the limit,
+        // one more a second passes it, rather than being cut short when drawn.
+        let s = ok(OPEN_LOOP);
+        assert!(s.arrivals_at((MAX_CALLS - 1) as f64).is_ok());
+        assert!(matches!(
+            s.arrivals_at(MAX_CALLS as f64),
+            Err(super::super::ArrivalsError::TooManyCalls { calls, .. }) if calls == (MAX_CALLS + 1) as f64
+        ));
     }
 
     #[test]
