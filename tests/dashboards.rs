@@ -6,6 +6,7 @@
 //! span names in the provisioned Jaeger data source; and the compose file, the collector,
 //! Jaeger, Prometheus and Grafana configurations parse and agree with each other and with
 //! the README.
+
 mod common;
 #[path = "common/otlp.rs"]
 mod otlp;
