@@ -161,7 +161,8 @@ impl Executor {
             // steady stream of completions its biased order would reach `stop` only
             // when no call has ended, which may be long after the token was cancelled.
             if self.stop.as_ref().is_some_and(CancellationToken::is_cancelled) {
-                interrupted = true;
+                // A token cancelled as the last calls ended interrupts nothing.
+                interrupted = !sched.is_done();
                 break;
             }
             let now = clock.now().saturating_sub(origin);

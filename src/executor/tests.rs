@@ -322,6 +322,42 @@ fn a_stop_token_ends_the_run_at_once_and_keeps_what_had_ended() {
     assert_eq!((c3.start, c3.end, c3.attempts), (Some(ms(20)), ms(100), 1));
 }
 
+/// Cancels its token as its call ends: a signal that arrives with the last result.
+struct CancelsAsItEnds {
+    clock: Clock,
+    stop: CancellationToken,
+}
+
+impl Tool for CancelsAsItEnds {
+    type Output = ();
+
+    async fn call<'a>(&'a self, _: CallContext<'a, ()>) -> Result<(), ToolError> {
+        self.clock.sleep(ms(10)).await;
+        self.stop.cancel();
+        Ok(())
+    }
+}
+
+#[test]
+fn a_token_cancelled_as_the_last_call_ends_interrupts_nothing() {
+    let (plan, _) = independent(2);
+    let clock = Clock::simulated();
+    let stop = CancellationToken::new();
+    let tool = CancelsAsItEnds {
+        clock: clock.clone(),
+        stop: stop.clone(),
+    };
+    let rt = virtual_runtime().unwrap();
+    let run = rt.block_on(
+        Executor::new(ExecutorConfig::default())
+            .stop_on(stop.clone())
+            .run(&plan, &tool, &clock),
+    );
+    assert!(stop.is_cancelled());
+    assert!(!run.interrupted, "every call had ended");
+    assert_eq!(run.count(CallStatus::Ok), 2);
+}
+
 #[test]
 fn a_token_cancelled_before_the_run_runs_nothing() {
     let (plan, _) = independent(3);
