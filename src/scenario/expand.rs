@@ -90,8 +90,22 @@ fn description(text: Option<Spanned<String>>, map: &SourceMap) -> Result<String>
     let Some(text) = text else {
         return Ok(String::new());
     };
-    let line_break = |c: char| matches!(c, '\n' | '\r' | '\t');
-    if let Some(c) = text.get_ref().chars().find(|&c| hidden(c) && !line_break(c)) {
+    // A carriage return only as part of a Windows line end: alone, it sends the cursor
+    // back over what was printed, so the rest of the line hides it.
+    let mut chars = text.get_ref().chars().peekable();
+    let mut offending = None;
+    while let Some(c) = chars.next() {
+        let line_break = match c {
+            '\n' | '\t' => true,
+            '\r' => chars.peek() == Some(&'\n'),
+            _ => false,
+        };
+        if hidden(c) && !line_break {
+            offending = Some(c);
+            break;
+        }
+    }
+    if let Some(c) = offending {
         return Err(map.error(
             text.span(),
             format!(
