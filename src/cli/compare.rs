@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::output::Output;
+use super::output::{self, Output};
 use super::{EXIT_EXPECTATION, EXIT_INPUT};
 use crate::compare::{self, Comparison, Labeled, Threshold};
 use crate::report::json::read_file;
@@ -44,10 +44,10 @@ pub(super) fn run(args: &CompareArgs) -> u8 {
 }
 
 fn compare_files(args: &CompareArgs) -> Result<Comparison, String> {
-    let stdout = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
-    if stdout(&args.json) && stdout(&args.markdown) {
-        return Err("--json - and --markdown - cannot both write to standard output".to_string());
-    }
+    output::check_distinct(&[
+        ("--json", args.json.as_deref()),
+        ("--markdown", args.markdown.as_deref()),
+    ])?;
     let prepare = |path: Option<&Path>| {
         path.map(|p| Output::prepare(p).map_err(|e| format!("cannot write {}: {e}", p.display())))
             .transpose()

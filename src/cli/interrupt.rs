@@ -1,5 +1,5 @@
-//! Ctrl-C and SIGTERM during a run: the first stops the run and keeps what it measured,
-//! the second exits at once.
+//! Ctrl-C, SIGTERM and SIGHUP during a run: the first stops the run and keeps what it
+//! measured, the second exits at once.
 //!
 //! The signals are taken on a thread of their own (signal-hook), so a handler never runs
 //! inside the runtime or touches the report; it only cancels the command's token, and
@@ -7,15 +7,15 @@
 //! The thread is started once per process: commands run in process (tests, the fuzz
 //! target) each get a fresh token from the same watcher.
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tokio_util::sync::CancellationToken;
 
-use super::output;
+use super::{EXIT_INPUT, output};
 
 /// The process's one signal watcher.
 struct Watcher {
@@ -25,7 +25,7 @@ struct Watcher {
     signal: AtomicI32,
 }
 
-static WATCHER: OnceLock<Result<Watcher, String>> = OnceLock::new();
+static WATCHER: OnceLock<Result<Arc<Watcher>, String>> = OnceLock::new();
 
 /// A command's view of the watcher: its token, and the signal that stopped it.
 #[derive(Debug)]
@@ -34,8 +34,8 @@ pub(super) struct Interrupt {
 }
 
 impl Interrupt {
-    /// Takes over SIGINT and SIGTERM for the rest of the process (once), and gives the
-    /// command about to run a fresh token.
+    /// Takes over SIGINT, SIGTERM and SIGHUP for the rest of the process (once), and
+    /// gives the command about to run a fresh token.
     pub(super) fn install() -> io::Result<Self> {
         let watcher = WATCHER
             .get_or_init(|| start().map_err(|e| e.to_string()))
@@ -64,37 +64,66 @@ impl Interrupt {
         self.token.clone()
     }
 
-    /// 130 after SIGINT, 143 after SIGTERM (the shell's 128 + signal), if one stopped
-    /// this command.
-    pub(super) fn exit_code(&self) -> Option<u8> {
+    /// The signal that cancelled this command's token, if one did.
+    fn signal(&self) -> Option<i32> {
         let watcher = WATCHER.get()?.as_ref().ok()?;
         match watcher.signal.load(Ordering::SeqCst) {
             0 => None,
             _ if !self.token.is_cancelled() => None,
-            signal => Some(exit_code(signal)),
+            signal => Some(signal),
+        }
+    }
+
+    /// The command's exit code, given the one it would have had (`code`) and whether
+    /// what it wrote is `partial`: 130 after SIGINT, 143 after SIGTERM, 129 after SIGHUP
+    /// (the shell's 128 + signal) when the signal cut the work short. A signal that came
+    /// once the work was done changes nothing, and a report that could not be written
+    /// (exit 1) is never hidden behind a signal's code.
+    pub(super) fn exit_code(&self, partial: bool, code: u8) -> u8 {
+        match self.signal() {
+            Some(_) if code == EXIT_INPUT => code,
+            Some(signal) if partial => exit_code(signal),
+            Some(signal) => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "note: {} after the work had finished: the report is complete",
+                    name(signal)
+                );
+                code
+            }
+            None => code,
         }
     }
 }
 
 /// Registers the handlers and starts the thread that acts on them.
-fn start() -> io::Result<Watcher> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+fn start() -> io::Result<Arc<Watcher>> {
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    // Shared with the thread from the start: a signal that arrives before `WATCHER` is
+    // set is acted on, not lost.
+    let watcher = Arc::new(Watcher {
+        current: Mutex::new(CancellationToken::new()),
+        signal: AtomicI32::new(0),
+    });
+    let seen = Arc::clone(&watcher);
     std::thread::Builder::new()
         .name("parabench-signals".into())
         .spawn(move || {
             for received in signals.forever() {
-                // Only reached once `start` has returned and the watcher is stored.
-                let Some(Ok(watcher)) = WATCHER.get() else { continue };
-                if watcher
+                if seen
                     .signal
                     .compare_exchange(0, received, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok()
                 {
-                    eprintln!(
+                    // Cancel before saying so: the handlers have replaced the default
+                    // actions, so if this thread died on a write (stderr a closed pipe),
+                    // no signal could stop the run any more.
+                    seen.current.lock().unwrap_or_else(PoisonError::into_inner).cancel();
+                    let _ = writeln!(
+                        io::stderr(),
                         "\n{}: stopping and writing what was measured (again to exit at once)",
                         name(received)
                     );
-                    watcher.current.lock().unwrap_or_else(PoisonError::into_inner).cancel();
                 } else {
                     // The user insists: no report, but no half-written file either.
                     output::abandon_pending();
@@ -102,10 +131,7 @@ fn start() -> io::Result<Watcher> {
                 }
             }
         })?;
-    Ok(Watcher {
-        current: Mutex::new(CancellationToken::new()),
-        signal: AtomicI32::new(0),
-    })
+    Ok(watcher)
 }
 
 fn exit_code(signal: i32) -> u8 {
@@ -116,6 +142,7 @@ fn name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "interrupted (SIGINT)",
         SIGTERM => "terminated (SIGTERM)",
+        SIGHUP => "hung up (SIGHUP)",
         _ => "signalled",
     }
 }
@@ -128,6 +155,7 @@ mod tests {
     fn exit_codes_follow_the_shell_convention() {
         assert_eq!(exit_code(SIGINT), 130);
         assert_eq!(exit_code(SIGTERM), 143);
+        assert_eq!(exit_code(SIGHUP), 129);
     }
 
     /// Threads of this process named like the watcher (Linux truncates names to 15 bytes).
@@ -165,6 +193,6 @@ mod tests {
             .unwrap()
             .cancel();
         assert_eq!(tokens.map(|t| t.is_cancelled()), [false, false, true]);
-        assert_eq!(third.exit_code(), None, "cancelled, but by no signal");
+        assert_eq!(third.exit_code(true, 0), 0, "cancelled, but by no signal");
     }
 }

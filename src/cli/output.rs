@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// Temporary files not yet renamed into place, for [`abandon_pending`].
@@ -17,6 +18,47 @@ fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 pub(super) fn abandon_pending() {
     for temp in pending().drain(..) {
         let _ = std::fs::remove_file(temp);
+    }
+}
+
+/// Fails, naming both flags, when two of a command's outputs would write to the same
+/// place: two `-`, or two paths to one file. Each output has a temporary file of its
+/// own and the last rename would win, so one report would silently replace the other.
+pub(super) fn check_distinct(outputs: &[(&str, Option<&Path>)]) -> Result<(), String> {
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    for &(flag, path) in outputs {
+        let Some(path) = path else { continue };
+        let place = destination(path);
+        if let Some((first, _)) = seen.iter().find(|(_, p)| *p == place) {
+            return Err(if path == Path::new("-") {
+                format!("{first} - and {flag} - cannot both write to standard output")
+            } else {
+                format!(
+                    "{first} and {flag} both write to {} (expected a different file for each)",
+                    path.display()
+                )
+            });
+        }
+        seen.push((flag, place));
+    }
+    Ok(())
+}
+
+/// Where `path` writes: `-`, or the file in its directory as the system resolves it, so
+/// `out.json`, `./out.json` and a path through a symbolic link to the same directory all
+/// compare equal.
+fn destination(path: &Path) -> PathBuf {
+    if path == Path::new("-") {
+        return path.to_path_buf();
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        // An unusable path: `Output::prepare` says why.
+        _ => path.to_path_buf(),
     }
 }
 
@@ -53,8 +95,7 @@ impl Output {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-        let file = File::create(&temp)?;
+        let (temp, file) = create_temp(dir, &name.to_string_lossy())?;
         pending().push(temp.clone());
         Ok(Output::File(PendingFile {
             target: path.to_path_buf(),
@@ -96,6 +137,22 @@ impl Output {
     }
 }
 
+/// A new file `.{name}.{pid}.{n}.tmp` in `dir`: unique to this output even when another
+/// output, or another parabench, targets the same file, and never one already there.
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match File::options().write(true).create_new(true).open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            // Left by an earlier process with this pid that was killed: skip it.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl Drop for PendingFile {
     fn drop(&mut self) {
         // An output abandoned or failed before its rename leaves nothing behind; after
@@ -132,6 +189,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["report.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn two_outputs_to_one_file_are_refused_and_their_temporary_files_differ() {
+        let dir = std::env::temp_dir().join(format!("parabench-output-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let same = dir.join("same.out");
+        let via_dot = dir.join(".").join("same.out");
+        let err = check_distinct(&[("--json", Some(&same)), ("--svg", None), ("--hlog", Some(&via_dot))]).unwrap_err();
+        assert!(err.starts_with("--json and --hlog both write to"), "{err}");
+        let err = check_distinct(&[("--json", Some(Path::new("-"))), ("--html", Some(Path::new("-")))]).unwrap_err();
+        assert_eq!(err, "--json - and --html - cannot both write to standard output");
+        assert!(check_distinct(&[("--json", Some(&same)), ("--hlog", Some(&dir.join("other.out")))]).is_ok());
+        // Should two outputs still meet one file (the library used without the check),
+        // each writes its own temporary file and the target holds one of them whole.
+        let (first, second) = (Output::prepare(&same).unwrap(), Output::prepare(&same).unwrap());
+        first.commit(b"first").unwrap();
+        second.commit(b"second").unwrap();
+        assert_eq!(std::fs::read(&same).unwrap(), b"second");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

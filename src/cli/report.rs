@@ -95,8 +95,3 @@ pub(super) fn write_html(report: &Report, output: Output) -> std::io::Result<()>
     Html.render(report, &mut page)?;
     output.commit(&page)
 }
-
-/// Whether `path` means standard output.
-pub(super) fn is_stdout(path: Option<&Path>) -> bool {
-    path == Some(Path::new("-"))
-}

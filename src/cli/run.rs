@@ -8,8 +8,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::interrupt::Interrupt;
-use super::output::Output;
-use super::report::{is_stdout, write_html};
+use super::output::{self, Output};
+use super::report::write_html;
 use super::{ClockArg, EXIT_EXPECTATION, EXIT_INPUT, ModeArg, diagnostic};
 use crate::executor::{CallOutcome, Observer};
 use crate::harness::{self, ClockKind, Modes, Repeat, RunRequest};
@@ -134,10 +134,18 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    if is_stdout(args.json.as_deref()) && is_stdout(args.html.as_deref()) {
-        eprintln!("error: --json - and --html - cannot both write to standard output");
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--hlog", args.hlog.as_deref()),
+        ("--html", args.html.as_deref()),
+    ];
+    if let Err(e) = output::check_distinct(&outputs) {
+        eprintln!("error: {e}");
         return EXIT_INPUT;
     }
+    // Installed before the first temporary file exists, so no signal can end the
+    // process by its default action and leave one behind.
+    let interrupt = Interrupt::install_or_warn();
     let output = match prepare(args.json.as_deref(), "JSON report") {
         Ok(o) => o,
         Err(code) => return code,
@@ -157,9 +165,6 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    // Installed before the run, after every check that can fail fast: a Ctrl-C before
-    // this point still ends the process at once, as nothing has been measured.
-    let interrupt = Interrupt::install_or_warn();
     let request = RunRequest {
         interrupt: interrupt.as_ref().map(Interrupt::token),
         ..args.request()
@@ -193,7 +198,7 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     if let Some(t) = telemetry {
         finish_telemetry(t, Some(&report));
     }
-    interrupt.and_then(|i| i.exit_code()).unwrap_or(code)
+    interrupt.map_or(code, |i| i.exit_code(report.partial, code))
 }
 
 /// Opens an output file before the run, or says why it cannot be written.

@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::interrupt::Interrupt;
-use super::output::Output;
+use super::output::{self, Output};
 use super::{ClockArg, EXIT_INPUT, diagnostic};
 use crate::harness::ClockKind;
 use crate::scenario::{self, Scenario};
@@ -152,14 +152,18 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             format!("error: cannot write the {what} to {}: {e}", path.display())
         })
     };
-    let to_stdout = [&args.json, &args.svg, &args.html]
-        .iter()
-        .filter(|p| p.as_deref() == Some(Path::new("-")))
-        .count();
-    if to_stdout > 1 {
-        eprintln!("error: only one of --json -, --svg - and --html - can write to standard output");
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--svg", args.svg.as_deref()),
+        ("--html", args.html.as_deref()),
+    ];
+    if let Err(e) = output::check_distinct(&outputs) {
+        eprintln!("error: {e}");
         return EXIT_INPUT;
     }
+    // Installed before the first temporary file exists, so no signal can end the
+    // process by its default action and leave one behind.
+    let interrupt = Interrupt::install_or_warn();
     let (json, svg, html) = match (
         prepare(&args.json, "tune JSON"),
         prepare(&args.svg, "SVG chart"),
@@ -186,7 +190,6 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
-    let interrupt = Interrupt::install_or_warn();
     let request = TuneRequest {
         interrupt: interrupt.as_ref().map(Interrupt::token),
         ..request
@@ -244,7 +247,7 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             return EXIT_INPUT;
         }
     }
-    interrupt.and_then(|i| i.exit_code()).unwrap_or(0)
+    interrupt.map_or(0, |i| i.exit_code(report.partial, 0))
 }
 
 fn json_bytes(report: &TuneReport) -> Vec<u8> {

@@ -24,8 +24,14 @@ pub struct Labeled<'a> {
 ///
 /// # Errors
 ///
-/// [`CompareError::DifferentScenarios`] when the reports are of different scenarios.
+/// [`CompareError::DifferentScenarios`] when the reports are of different scenarios,
+/// [`CompareError::Partial`] when either was cut short.
 pub fn compare(base: Labeled<'_>, new: Labeled<'_>, threshold: Threshold) -> Result<Comparison, CompareError> {
+    if let Some(partial) = [&base, &new].into_iter().find(|side| side.report.partial) {
+        return Err(CompareError::Partial {
+            path: partial.path.to_string(),
+        });
+    }
     if base.report.scenario != new.report.scenario {
         return Err(CompareError::DifferentScenarios {
             base_path: base.path.to_string(),
@@ -190,5 +196,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("scenario `a`") && err.to_string().contains("scenario `b`"));
+    }
+
+    #[test]
+    fn a_partial_report_on_either_side_is_refused() {
+        let whole = report("s", 3, false);
+        let cut = Report {
+            partial: true,
+            ..report("s", 3, false)
+        };
+        for (base, new) in [(&whole, &cut), (&cut, &whole)] {
+            let base = Labeled {
+                report: base,
+                path: "base.json",
+            };
+            let new = Labeled {
+                report: new,
+                path: "new.json",
+            };
+            let err = compare(base, new, Threshold::default()).unwrap_err();
+            let cut_path = if base.report.partial { "base.json" } else { "new.json" };
+            assert_eq!(err, CompareError::Partial { path: cut_path.into() });
+        }
+        assert!(compare(labeled(&whole), labeled(&whole), Threshold::default()).is_ok());
     }
 }

@@ -46,7 +46,7 @@ pub use matching::{Labeled, compare};
 pub use model::{Comparison, FigureChange, Noise, NoiseMethod, Verdict};
 
 /// Why two reports cannot be compared.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompareError {
     /// The reports are of different scenarios.
     #[error(
@@ -61,6 +61,15 @@ pub enum CompareError {
         new_path: String,
         /// The new report's scenario.
         new: String,
+    },
+    /// A report is partial: its run was interrupted, so its figures stop short and
+    /// would read as a change.
+    #[error(
+        "{path} is a partial report (its run was interrupted): compare needs complete runs; run the scenario again"
+    )]
+    Partial {
+        /// The partial report's file.
+        path: String,
     },
 }
 

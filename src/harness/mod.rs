@@ -240,6 +240,7 @@ pub fn run_observed<B: Observer>(
         repetitions: Vec::new(),
         summary: None,
         partial,
+        repetitions_requested: None,
     })
 }
 
@@ -270,8 +271,15 @@ pub fn run_repeated<B: Observer>(
             seed: Some(seed),
             ..request.clone()
         };
-        let report = run_observed(scenario, &request, &mut observer)?;
+        let mut report = run_observed(scenario, &request, &mut observer)?;
         let partial = report.partial;
+        if !reports.is_empty() {
+            // Per-call detail is kept for the first repetition only: free the others'
+            // now rather than holding every repetition's records until the end.
+            for run in &mut report.runs {
+                run.calls = Vec::new();
+            }
+        }
         // An interrupted repetition is kept only when it is the first, which the report
         // stands for; a later one would bias the summary towards short runs.
         if !partial || reports.is_empty() {
@@ -285,19 +293,12 @@ pub fn run_repeated<B: Observer>(
     // Derived from what ran, so a signal that comes after the last run marks nothing.
     let partial = reports.len() < repeat.count.get();
     let repetitions: Vec<Repetition> = reports
-        .iter()
+        .iter_mut()
         .enumerate()
         .map(|(i, r)| Repetition {
             index: i + 1,
             seed: r.seed,
-            runs: r
-                .runs
-                .iter()
-                .map(|run| RunReport {
-                    calls: Vec::new(),
-                    ..run.clone()
-                })
-                .collect(),
+            runs: r.runs.iter_mut().map(without_calls).collect(),
             speedup: r.speedup,
             speedup_bound: r.speedup_bound,
             efficiency: r.efficiency,
@@ -305,11 +306,22 @@ pub fn run_repeated<B: Observer>(
         .collect();
     let mut report = reports.swap_remove(0);
     report.partial |= partial;
+    if report.partial && repeat.count.get() > 1 {
+        report.repetitions_requested = Some(repeat.count.get());
+    }
     if repetitions.len() > 1 {
         report.summary = Some(summarize(&repetitions, repeat.vary_seed));
         report.repetitions = repetitions;
     }
     Ok(report)
+}
+
+/// A copy of `run` with no per-call records, made without copying them.
+fn without_calls(run: &mut RunReport) -> RunReport {
+    let calls = std::mem::take(&mut run.calls);
+    let copy = run.clone();
+    run.calls = calls;
+    copy
 }
 
 /// The scenario's executor settings with the request's overrides.

@@ -277,6 +277,7 @@ mod tests {
             repetitions: Vec::new(),
             summary: None,
             partial: false,
+            repetitions_requested: None,
         };
         assert_eq!(check(&report), Err(HtmlError::NoCalls));
         let err = Html.render(&report, &mut Vec::new()).unwrap_err();

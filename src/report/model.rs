@@ -80,6 +80,11 @@ pub struct Report {
     /// before interruption was recorded.
     #[serde(default)]
     pub partial: bool,
+    /// In a partial report of `run --repeat N`: N, the repetitions asked for. Those that
+    /// finished are in `repetitions` (or, when only the first did, are the report
+    /// itself); the one cut short is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetitions_requested: Option<usize>,
 }
 
 impl Report {

@@ -34,11 +34,24 @@ impl Render for Terminal {
             "Per run: end-to-end latency (queue wait + service). Per tool: service time."
         )?;
         if report.partial {
-            writeln!(
-                out,
-                "! interrupted: the report holds what was measured until then (unfinished calls were cancelled); \
-                 no speedup or expectation is derived from it"
-            )?;
+            if report.runs.iter().any(|r| r.interrupted) {
+                writeln!(
+                    out,
+                    "! interrupted: the report holds what was measured until then (unfinished calls were \
+                     cancelled); no speedup or expectation is derived from it"
+                )?;
+            } else {
+                // The first repetition finished; a later one was cut short and dropped.
+                let finished = report.repetitions.len().max(1);
+                let asked = report
+                    .repetitions_requested
+                    .map_or(String::new(), |n| format!(" of {n}"));
+                writeln!(
+                    out,
+                    "! interrupted after {finished}{asked} repetitions: the figures are those of the repetitions \
+                     that finished; the one cut short was dropped"
+                )?;
+            }
         }
         for run in report.runs.iter().filter(|r| r.deadline_hit) {
             writeln!(
@@ -225,6 +238,7 @@ mod tests {
             repetitions: Vec::new(),
             summary: None,
             partial: false,
+            repetitions_requested: None,
         }
     }
 
@@ -239,6 +253,20 @@ mod tests {
         assert!(rendered(&report(2.09, 2.0)).contains("above its bound"));
         let fine = rendered(&report(2.01, 2.0));
         assert!(fine.contains("speedup 2.01×") && !fine.contains("above its bound"));
+    }
+
+    #[test]
+    fn a_report_cut_short_between_repetitions_says_how_many_finished() {
+        let r = Report {
+            partial: true,
+            repetitions_requested: Some(3),
+            ..report(4.0, 4.0)
+        };
+        let text = rendered(&r);
+        assert!(text.contains("! interrupted after 1 of 3 repetitions"), "{text}");
+        // The figures are the finished repetition's own, so they are shown.
+        assert!(text.contains("speedup 4.00×"), "{text}");
+        assert!(!text.contains("no speedup"), "{text}");
     }
 
     #[test]

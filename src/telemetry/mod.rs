@@ -150,7 +150,9 @@ impl Telemetry {
             if let (Some(speedup), Some(parallel)) = (report.speedup, report.runs.last()) {
                 self.instruments.record_speedup(&self.scenario, parallel.mode, speedup);
             }
-        } else {
+        }
+        // No report (the run failed) or one cut short: a trace that looks whole must be.
+        if report.is_none_or(|r| r.partial) {
             span.set_attribute(KeyValue::new("parabench.partial", true));
         }
         span.end_with_timestamp(self.timeline.end().max(SystemTime::now()));
