@@ -164,36 +164,32 @@ fn assert_partial_report(dir: &Path) -> Value {
     report
 }
 
-#[test]
-fn ctrl_c_writes_the_partial_report_and_exits_130() {
-    let run = Run::start("sigint", &[], &[]);
-    run.signal(libc::SIGINT);
+/// Sends `signal` mid-run and checks what it must leave: the exit code, the message
+/// naming it, the partial table and report.
+fn signal_stops_the_run(name: &str, signal: i32, code: i32, said: &str) {
+    let run = Run::start(name, &[], &[]);
+    run.signal(signal);
     let (status, stdout, stderr, dir) = run.finish();
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted (SIGINT)"), "{stderr}");
-    assert!(stdout.contains("! interrupted"), "{stdout}");
+    assert_eq!(status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(said), "{stderr}");
+    assert!(stdout.contains("! interrupted: the report holds"), "{stdout}");
     assert_partial_report(&dir);
 }
 
 #[test]
+fn ctrl_c_writes_the_partial_report_and_exits_130() {
+    signal_stops_the_run("sigint", libc::SIGINT, 130, "interrupted (SIGINT)");
+}
+
+#[test]
 fn sigterm_does_the_same_and_exits_143() {
-    let run = Run::start("sigterm", &[], &[]);
-    run.signal(libc::SIGTERM);
-    let (status, _, stderr, dir) = run.finish();
-    assert_eq!(status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("terminated (SIGTERM)"), "{stderr}");
-    assert_partial_report(&dir);
+    signal_stops_the_run("sigterm", libc::SIGTERM, 143, "terminated (SIGTERM)");
 }
 
 #[test]
 fn sighup_does_the_same_and_exits_129() {
     // A closed terminal or a dropped SSH session must not lose what was measured either.
-    let run = Run::start("sighup", &[], &[]);
-    run.signal(libc::SIGHUP);
-    let (status, _, stderr, dir) = run.finish();
-    assert_eq!(status.code(), Some(129), "{stderr}");
-    assert!(stderr.contains("hung up (SIGHUP)"), "{stderr}");
-    assert_partial_report(&dir);
+    signal_stops_the_run("sighup", libc::SIGHUP, 129, "hung up (SIGHUP)");
 }
 
 #[test]
