@@ -6,17 +6,73 @@ use common::{parabench, temp_dir, text, write};
 use parabench::harness::{self, ClockKind, RunRequest};
 use parabench::report::speedup_summary::{SpeedupSummary, SummaryRow};
 
-fn summary(speedup_scale: f64) -> String {
-    let path = common::root().join("scenarios/independent_io.toml");
-    let scenario = parabench::scenario::load(&path).unwrap();
+/// The summary row of a shipped scenario, run in virtual time.
+fn row(name: &str) -> SummaryRow {
+    let file = format!("scenarios/{name}.toml");
+    let scenario = parabench::scenario::load(&common::root().join(&file)).unwrap();
     let request = RunRequest {
         clock: ClockKind::Virtual,
         ..RunRequest::default()
     };
     let report = harness::run(&scenario, &request).unwrap();
-    let mut row = SummaryRow::from_report(&report, "scenarios/independent_io.toml", None).unwrap();
-    row.speedup *= speedup_scale;
+    SummaryRow::from_report(&report, &file, None).unwrap()
+}
+
+fn summary(speedup_scale: f64) -> String {
+    let mut row = row("independent_io");
+    row.speedup = row.speedup.map(|s| s * speedup_scale);
     SpeedupSummary::new("virtual", vec![row]).to_json()
+}
+
+fn check(current: &std::path::Path, baseline: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "bench-check",
+        "--speedup",
+        current.to_str().unwrap(),
+        "--speedup-baseline",
+        baseline.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    text(&parabench(&args))
+}
+
+#[test]
+fn a_check_that_compares_nothing_fails() {
+    let dir = temp_dir("bench-check-nothing");
+    let baseline = write(&dir, "baseline.json", &summary(1.0));
+    let mut other = row("dependent_chain");
+    other.scenario = "renamed".into();
+    let renamed = write(
+        &dir,
+        "renamed.json",
+        &SpeedupSummary::new("virtual", vec![other]).to_json(),
+    );
+    let (code, stdout, stderr) = check(&renamed, &baseline, &[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("no scenario of the current summary is in the baseline")
+            && stderr.contains("current: renamed; baseline: independent_io"),
+        "{stderr}"
+    );
+    // Not even when missing scenarios are allowed.
+    assert_eq!(check(&renamed, &baseline, &["--allow-missing"]).0, 1);
+}
+
+#[test]
+fn a_scenario_missing_from_the_current_summary_fails_unless_allowed() {
+    let dir = temp_dir("bench-check-missing");
+    let both = SpeedupSummary::new("virtual", vec![row("independent_io"), row("dependent_chain")]);
+    let baseline = write(&dir, "baseline.json", &both.to_json());
+    let current = write(&dir, "current.json", &summary(1.0));
+    let (code, stdout, stderr) = check(&current, &baseline, &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("regression: dependent_chain: in the baseline but missing from the current summary"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = check(&current, &baseline, &["--allow-missing"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("not compared: dependent_chain"), "{stdout}");
 }
 
 #[test]

@@ -250,3 +250,51 @@ fn zero_repetitions_are_a_usage_error() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stderr.contains("--repeat"), "{stderr}");
 }
+
+#[test]
+fn a_comparison_cut_by_its_deadline_compares_completed_calls_not_walls() {
+    let dir = temp_dir("cli-run-deadline");
+    let scenario = write(
+        &dir,
+        "deadline.toml",
+        &std::fs::read_to_string(common::root().join("scenarios/deadline.toml"))
+            .unwrap()
+            .replace("[expect]", "[expect]\nmin_speedup = 1.0\nmin_efficiency = 0.5"),
+    );
+    let json = dir.join("report.json");
+    let out = parabench(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--clock",
+        "virtual",
+        "--check",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (code, stdout, stderr) = text(&out);
+    // Unmeasured expectations fail `--check`.
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(!stdout.contains("speedup 1.00×"), "{stdout}");
+    assert!(
+        stdout.contains("completed within the deadline: sequential 2 of 24 calls (2 ok), parallel 8 of 24 calls (8 ok): 4.00× as many"),
+        "{stdout}"
+    );
+    let report = common::read_json(&json);
+    common::assert_matches_schema("report-v1.schema.json", &report);
+    for figure in ["speedup", "speedup_bound", "efficiency", "bound"] {
+        assert!(report[figure].is_null(), "{figure}: {}", report[figure]);
+    }
+    let within = &report["within_deadline"];
+    assert_eq!(within["deadline_s"], 2.5);
+    assert_eq!(within["runs"][0]["completed"], 2);
+    assert_eq!(within["runs"][1]["completed"], 8);
+    assert_eq!(within["ratio"], 4.0);
+    let expectations = report["expectations"].as_array().unwrap();
+    let verdict = |name: &str| expectations.iter().find(|e| e["name"] == name).unwrap().clone();
+    for name in ["min_speedup", "min_efficiency"] {
+        assert!(verdict(name)["ok"].is_null(), "{name}");
+        assert!(verdict(name)["detail"].as_str().unwrap().contains("deadline"), "{name}");
+    }
+    // What does not compare the two runs is still checked.
+    assert_eq!(verdict("min_success_rate")["ok"], true);
+}

@@ -54,12 +54,9 @@ fn the_sweep_of_a_limited_tool_is_min_n_k_over_l_and_recommends_k() {
                 level.throughput
             );
             let binding = if n <= k { "max_concurrency" } else { "tool_limit:api" };
-            assert_eq!(level.binding, binding, "k {k}, N {n}");
-            assert!(
-                (level.efficiency - 1.0).abs() < 1e-9,
-                "k {k}, N {n}: {}",
-                level.efficiency
-            );
+            assert_eq!(level.binding.as_deref(), Some(binding), "k {k}, N {n}");
+            let efficiency = level.efficiency.unwrap();
+            assert!((efficiency - 1.0).abs() < 1e-9, "k {k}, N {n}: {efficiency}");
         }
         assert_eq!(report.recommended, Some(k), "{}", report.reason);
         assert!(
@@ -339,4 +336,34 @@ fn bad_levels_and_other_bad_input_exit_1_with_a_clear_message() {
     let (code, _, stderr) = text(&parabench(&["tune", "no/such.toml"]));
     assert_eq!(code, 1);
     assert!(stderr.contains("no/such.toml"), "{stderr}");
+}
+
+#[test]
+fn levels_cut_by_the_deadline_have_no_speedup() {
+    let scenario = parabench::scenario::parse(
+        &std::fs::read_to_string(common::root().join("scenarios/deadline.toml")).unwrap(),
+        Path::new("deadline.toml"),
+    )
+    .unwrap();
+    let report = tune::run(&scenario, &virtual_sweep("1,4,32"), |_| {}).unwrap();
+    // The baseline (one 1 s call at a time against 2.5 s) hits the deadline, so no level
+    // compares with it; 32 in flight finish all 24 calls in 1 s.
+    let hit: Vec<bool> = report.levels.iter().map(|l| l.deadline_hit).collect();
+    assert_eq!(hit, [true, true, false]);
+    for level in &report.levels {
+        assert_eq!(
+            (
+                level.speedup,
+                level.speedup_bound,
+                level.efficiency,
+                level.binding.as_deref()
+            ),
+            (None, None, None, None),
+            "{level:?}"
+        );
+    }
+    // Throughput (calls that succeeded per second) still compares the levels.
+    assert_eq!(report.recommended, Some(32), "{}", report.reason);
+    let json = serde_json::to_value(&report).unwrap();
+    common::assert_matches_schema("tune-v1.schema.json", &json);
 }

@@ -167,7 +167,7 @@ fn tune_shows_where_the_shipped_open_loop_scenario_saturates() {
     }
     for keeping_up in [four, eight] {
         assert!(keeping_up.throughput > 0.98 * offered, "{keeping_up:?} vs {offered}");
-        assert_eq!(keeping_up.binding, "arrivals");
+        assert_eq!(keeping_up.binding.as_deref(), Some("arrivals"));
     }
     assert_eq!(report.recommended, Some(4), "{}", report.reason);
     assert!(
@@ -232,4 +232,89 @@ fn the_speedup_bound_of_an_open_loop_run_is_set_by_the_arrivals() {
         "{bound:?}"
     );
     assert!(report.runs[1].wall_s >= bound.makespan_lower_s);
+}
+
+/// Poisson arrivals at 20/s for 5 s to a 10 ms tool, 4 in flight, with this seed in
+/// the file.
+fn small_with_seed(seed: u64) -> parabench::scenario::Scenario {
+    let source = format!(
+        "name = \"open\"\nseed = {seed}\n[executor]\nmax_concurrency = 4\n[tools.api]\n\
+         latency = {{ dist = \"constant\", value = \"10ms\" }}\n[arrivals]\nprocess = \"poisson\"\n\
+         rate = 20.0\nduration = \"5s\"\n"
+    );
+    parabench::scenario::parse(&source, Path::new("open.toml")).unwrap()
+}
+
+/// The arrival times of a run, in seconds.
+fn arrivals(run: &RunReport) -> Vec<f64> {
+    run.calls.iter().map(|c| c.queued_s.unwrap()).collect()
+}
+
+#[test]
+fn arrivals_come_from_the_seed_of_the_run() {
+    let file = small_with_seed(11);
+    let run_with = |seed: u64| {
+        let request = RunRequest {
+            modes: Modes::Parallel,
+            clock: ClockKind::Virtual,
+            seed: Some(seed),
+            ..RunRequest::default()
+        };
+        harness::run(&file, &request).unwrap()
+    };
+    // `--seed 12` draws the arrivals a file with `seed = 12` draws, and says so.
+    let reseeded = run_with(12);
+    let written = small_with_seed(12);
+    let from_file = run_parallel(&written);
+    assert_eq!(reseeded.seed, 12);
+    assert_eq!(arrivals(&reseeded.runs[0]), arrivals(&from_file));
+    // Another seed, other arrivals; the file's own seed, the file's own arrivals.
+    assert_ne!(arrivals(&run_with(13).runs[0]), arrivals(&reseeded.runs[0]));
+    assert_eq!(arrivals(&run_with(11).runs[0]), arrivals(&run_parallel(&file)));
+}
+
+#[test]
+fn every_varied_repetition_draws_its_own_arrivals() {
+    let file = small_with_seed(11);
+    let request = RunRequest {
+        clock: ClockKind::Virtual,
+        ..RunRequest::default()
+    };
+    let repeat = harness::Repeat {
+        count: std::num::NonZeroUsize::new(3).unwrap(),
+        vary_seed: true,
+    };
+    let report = harness::run_repeated(&file, &request, repeat, |_| parabench::executor::NoopObserver).unwrap();
+    let calls: Vec<usize> = report.repetitions.iter().map(|r| r.runs[0].call_count()).collect();
+    let walls: Vec<f64> = report.repetitions.iter().map(|r| r.runs[0].wall_s).collect();
+    // Poisson counts around 100: three equal counts and walls would be a replay.
+    assert!(
+        calls.windows(2).any(|w| w[0] != w[1]) || walls.windows(2).any(|w| w[0] != w[1]),
+        "{calls:?} {walls:?}"
+    );
+}
+
+#[test]
+fn a_tune_with_another_seed_draws_its_arrivals_and_rates_from_it() {
+    let file = small_with_seed(11);
+    let tune = |scenario: &parabench::scenario::Scenario, seed: Option<u64>| {
+        let request = parabench::tune::TuneRequest {
+            levels: "1,4".parse().unwrap(),
+            clock: ClockKind::Virtual,
+            seed,
+            criteria: parabench::tune::Criteria::default(),
+            rates: Some("10,40".parse().unwrap()),
+            interrupt: None,
+        };
+        let report = parabench::tune::run(scenario, &request, |_| {}).unwrap();
+        let rates = report.rate_sweep.unwrap().rates;
+        (
+            report.levels.iter().map(|l| l.wall_s).collect::<Vec<_>>(),
+            rates.iter().map(|r| (r.calls, r.wall_s)).collect::<Vec<_>>(),
+        )
+    };
+    let written = small_with_seed(12);
+    let reseeded = tune(&file, Some(12));
+    assert_eq!(reseeded, tune(&written, None));
+    assert_ne!(reseeded, tune(&file, None));
 }

@@ -23,6 +23,11 @@ pub struct BenchCheckArgs {
     /// The speedup summary of the baseline.
     #[arg(long, value_name = "FILE", requires = "speedup")]
     pub speedup_baseline: Option<PathBuf>,
+    /// Accept a current summary that lacks scenarios of the baseline (a bench run
+    /// filtered on purpose): they are listed but not failed. At least one scenario must
+    /// still be compared.
+    #[arg(long, requires = "speedup")]
+    pub allow_missing: bool,
     /// The largest change tolerated, in percent.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = percent)]
     pub max_regression: f64,
@@ -71,22 +76,49 @@ pub(super) fn run(args: &BenchCheckArgs) -> u8 {
             }
         };
         let found = regression::compare_summaries(&baseline, &current, threshold);
-        let compared = current
-            .rows
-            .iter()
-            .filter(|r| baseline.row(&r.scenario).is_some())
-            .count();
+        if found.compared == 0 {
+            // A gate that compared nothing would pass whatever the bench measured.
+            eprintln!(
+                "error: no scenario of the current summary is in the baseline (current: {}; baseline: {}): \
+                 nothing was compared",
+                names(&current),
+                names(&baseline)
+            );
+            return EXIT_INPUT;
+        }
         println!(
-            "speedup: {compared} scenarios compared with their baseline, {} regressions beyond {}%",
-            found.len(),
+            "speedup: {} scenarios compared with their baseline, {} regressions beyond {}%",
+            found.compared,
+            found.regressions.len(),
             args.max_regression
         );
-        regressions.extend(found);
+        regressions.extend(found.regressions);
+        for scenario in found.missing {
+            if args.allow_missing {
+                println!("not compared: {scenario} is in the baseline only (--allow-missing)");
+            } else {
+                regressions.push(Regression {
+                    subject: scenario,
+                    detail: "in the baseline but missing from the current summary (pass --allow-missing for a \
+                             filtered bench run)"
+                        .to_string(),
+                });
+            }
+        }
     }
     for r in &regressions {
         println!("regression: {r}");
     }
     if regressions.is_empty() { 0 } else { EXIT_EXPECTATION }
+}
+
+fn names(summary: &SpeedupSummary) -> String {
+    let names: Vec<&str> = summary.rows.iter().map(|r| r.scenario.as_str()).collect();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
 }
 
 fn read(path: &Path) -> Result<SpeedupSummary, String> {

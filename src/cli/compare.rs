@@ -81,13 +81,16 @@ fn compare_files(args: &CompareArgs) -> Result<Comparison, String> {
     if let Some(out) = markdown {
         let mut text = Vec::new();
         let _ = compare::markdown::render(&comparison, &mut text);
+        let path = out.path().display().to_string();
         out.commit(&text)
-            .map_err(|e| format!("cannot write the Markdown: {e}"))?;
+            .map_err(|e| format!("cannot write the Markdown to {path}: {e}"))?;
     }
     if let Some(out) = json {
         let mut text = serde_json::to_vec_pretty(&comparison).map_err(|e| e.to_string())?;
         text.push(b'\n');
-        out.commit(&text).map_err(|e| format!("cannot write the JSON: {e}"))?;
+        let path = out.path().display().to_string();
+        out.commit(&text)
+            .map_err(|e| format!("cannot write the JSON to {path}: {e}"))?;
     }
     Ok(comparison)
 }

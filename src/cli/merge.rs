@@ -48,13 +48,14 @@ pub(super) fn run(logs: &[PathBuf], out: Option<&Path>) -> u8 {
         logs.len()
     );
     if let Some(pending) = pending {
+        let path = pending.path().display().to_string();
         let mut bytes = Vec::new();
         let written = merged
             .write(&mut bytes, "merged log")
             .map_err(|e| e.to_string())
             .and_then(|()| pending.commit(&bytes).map_err(|e| e.to_string()));
         if let Err(e) = written {
-            eprintln!("error: cannot write the merged log: {e}");
+            eprintln!("error: cannot write the merged log to {path}: {e}");
             return EXIT_INPUT;
         }
     }

@@ -284,24 +284,27 @@ fn write_reports(report: &Report, outputs: Outputs, check: bool, telemetry: Opti
         std::io::stdout().write_all(&table)
     };
     if let Some(output) = output {
+        let path = output.path().display().to_string();
         if let Err(e) = output.commit_with(|out| Json.render(report, out)) {
-            eprintln!("error: cannot write the JSON report: {e}");
+            eprintln!("error: cannot write the JSON report to {path}: {e}");
             return EXIT_INPUT;
         }
     }
     if let Some(hlog) = hlog {
+        let path = hlog.path().display().to_string();
         let written =
             hlog.commit_with(|out| hlog::write(report, &mut &mut *out, "interval log").map_err(io::Error::other));
         if let Err(e) = written {
-            eprintln!("error: cannot write the interval log: {e}");
+            eprintln!("error: cannot write the interval log to {path}: {e}");
             return EXIT_INPUT;
         }
     }
-    if let Some(html) = html
-        && let Err(e) = write_html(report, html)
-    {
-        eprintln!("error: cannot write the HTML report: {e}");
-        return EXIT_INPUT;
+    if let Some(html) = html {
+        let path = html.path().display().to_string();
+        if let Err(e) = write_html(report, html) {
+            eprintln!("error: cannot write the HTML report to {path}: {e}");
+            return EXIT_INPUT;
+        }
     }
     let failures = failures(report, check);
     for failure in &failures {

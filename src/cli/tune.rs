@@ -221,18 +221,20 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
     } else {
         std::io::stdout().write_all(&table)
     };
-    if let Some(out) = json
-        && let Err(e) = out.commit(&json_bytes(&report))
-    {
-        eprintln!("error: cannot write the tune JSON: {e}");
-        return EXIT_INPUT;
+    if let Some(out) = json {
+        let path = out.path().display().to_string();
+        if let Err(e) = out.commit(&json_bytes(&report)) {
+            eprintln!("error: cannot write the tune JSON to {path}: {e}");
+            return EXIT_INPUT;
+        }
     }
     if let Some(out) = svg {
+        let path = out.path().display().to_string();
         let written = chart::render(&report)
             .map_err(|e| e.to_string())
             .and_then(|svg| out.commit(svg.as_bytes()).map_err(|e| e.to_string()));
         if let Err(e) = written {
-            eprintln!("error: cannot write the SVG chart: {e}");
+            eprintln!("error: cannot write the SVG chart to {path}: {e}");
             return EXIT_INPUT;
         }
     }
@@ -240,10 +242,11 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
         // Not an error: the user stopped the sweep before there was anything to draw.
         eprintln!("warning: interrupted before the first level finished: no HTML page to write");
     } else if let Some(out) = html {
+        let path = out.path().display().to_string();
         let mut page = Vec::new();
         let written = tune::html::render(&report, &mut page).and_then(|()| out.commit(&page));
         if let Err(e) = written {
-            eprintln!("error: cannot write the HTML report: {e}");
+            eprintln!("error: cannot write the HTML report to {path}: {e}");
             return EXIT_INPUT;
         }
     }

@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{Executor, ExecutorConfig, Observer, Schedule};
 use crate::report::expect::{self, Measured};
-use crate::report::model::{CallRecords, Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
-use crate::report::speedup::{SpeedupBound, ratio};
+use crate::report::model::{CallRecords, DeadlineComparison, Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
+use crate::report::speedup::{SpeedupBound, Work, ratio};
 use crate::report::summary::summarize;
-use crate::scenario::Scenario;
+use crate::scenario::{ArrivalsError, Scenario};
 use crate::seed::repetition_seed;
 use crate::sim::{SimError, SimTool};
 
@@ -110,6 +110,9 @@ pub enum HarnessError {
     /// The simulated tools could not be built.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// The arrivals drawn from the run's seed bring no call at all.
+    #[error(transparent)]
+    Arrivals(#[from] ArrivalsError),
 }
 
 /// The cores of this machine.
@@ -137,6 +140,7 @@ pub fn run_observed<B: Observer>(
     mut observer: impl FnMut(RunMode) -> B,
 ) -> Result<Report, HarnessError> {
     let seed = request.seed.unwrap_or(scenario.seed);
+    let scenario = &*scenario.with_seed(seed)?;
     let parallel = parallel_config(scenario, request, seed);
     let parallel_mode = match (request.modes, parallel.schedule) {
         (Modes::Batch, _) | (Modes::Compare, Schedule::Batch { .. }) => RunMode::Batch,
@@ -164,10 +168,10 @@ pub fn run_observed<B: Observer>(
 
     let compare = request.modes == Modes::Compare;
     // Each run's outcomes are dropped once summarised, so a run of a million calls holds
-    // one run's outcomes at a time: the bound takes what it needs from the sequential run
-    // right away, and the speedup needs only the walls.
+    // one run's outcomes at a time: the bound keeps only the work each call did, and the
+    // speedup needs only the walls.
     let mut walls: Vec<(RunMode, Duration)> = Vec::with_capacity(runs.len());
-    let mut sequential_bound = None;
+    let mut works: Vec<Work> = Vec::with_capacity(runs.len());
     let mut partial = false;
     let mut reports: Vec<RunReport> = Vec::with_capacity(runs.len());
     for (mode, config) in runs {
@@ -195,17 +199,24 @@ pub fn run_observed<B: Observer>(
             None => report,
         });
         partial |= outcome.interrupted;
-        if compare && mode == RunMode::Sequential {
-            let limit = effective_limit(&parallel);
-            sequential_bound = Some(SpeedupBound::new(&scenario.plan, &outcome, limit, cores.get()));
+        if compare {
+            works.push(Work::of(&outcome, tool.core_time()));
         }
         walls.push((mode, outcome.wall));
     }
 
-    let (speedup, bound) = match (walls.as_slice(), sequential_bound) {
+    // A run cut at its deadline did less work than the other: a ratio of their walls
+    // would compare two different workloads.
+    let cut_by_deadline = compare && !partial && reports.iter().any(|r| r.deadline_hit);
+    let within_deadline = cut_by_deadline
+        .then(|| parallel.deadline.map(|d| DeadlineComparison::new(d, &reports)))
+        .flatten();
+    let (speedup, bound) = match (walls.as_slice(), works.as_slice()) {
         // A speedup from a run cut short would be a ratio of two different workloads.
-        _ if partial => (None, None),
-        ([(RunMode::Sequential, seq), (_, par)], Some(bound)) => {
+        _ if partial || cut_by_deadline => (None, None),
+        ([(RunMode::Sequential, seq), (_, par)], [seq_work, par_work]) => {
+            let work = seq_work.common(par_work);
+            let bound = SpeedupBound::new(&scenario.plan, &work, effective_limit(&parallel), cores.get());
             (Some(ratio(*seq, *par)), Some((bound.speedup_bound(*seq), bound)))
         }
         _ => (None, None),
@@ -216,12 +227,19 @@ pub fn run_observed<B: Observer>(
     let expectations = if partial {
         expect::not_measured_all(&scenario.expect, "the run was interrupted")
     } else {
+        let no_speedup = if cut_by_deadline {
+            "not measured: a run hit its deadline, so the runs did different work (see the calls \
+             completed within the deadline)"
+        } else {
+            expect::ONE_MODE
+        };
         expect::check(
             &scenario.expect,
             Measured {
                 run: tested,
                 speedup,
                 efficiency,
+                no_speedup,
             },
         )
     };
@@ -241,6 +259,7 @@ pub fn run_observed<B: Observer>(
         summary: None,
         partial,
         repetitions_requested: None,
+        within_deadline,
     })
 }
 

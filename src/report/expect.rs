@@ -15,7 +15,13 @@ pub struct Measured<'a> {
     pub speedup: Option<f64>,
     /// speedup / bound, if both ran.
     pub efficiency: Option<f64>,
+    /// Why there is no speedup, when there is none: said of every expectation that
+    /// needs one.
+    pub no_speedup: &'a str,
 }
+
+/// Why a run of one mode has no speedup.
+pub const ONE_MODE: &str = "not measured in this mode (needs --mode compare)";
 
 /// Checks every expectation that is set, in a fixed order.
 pub fn check(expect: &Expectations, measured: Measured<'_>) -> Vec<ExpectationResult> {
@@ -28,7 +34,11 @@ pub fn check(expect: &Expectations, measured: Measured<'_>) -> Vec<ExpectationRe
                     ok: Some(got >= want),
                     detail: format!("{got:.3} {} {want}", if got >= want { ">=" } else { "<" }),
                 },
-                None => not_measured(name),
+                None => ExpectationResult {
+                    name: name.to_string(),
+                    ok: None,
+                    detail: measured.no_speedup.to_string(),
+                },
             });
         }
     };
@@ -74,14 +84,6 @@ pub fn not_measured_all(expect: &Expectations, why: &str) -> Vec<ExpectationResu
     .collect()
 }
 
-fn not_measured(name: &str) -> ExpectationResult {
-    ExpectationResult {
-        name: name.to_string(),
-        ok: None,
-        detail: "not measured in this mode (needs --mode compare)".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +119,7 @@ mod tests {
             run: &run(1.0, 0.001),
             speedup: Some(3.0),
             efficiency: Some(0.9),
+            no_speedup: ONE_MODE,
         };
         let names = |v: &[ExpectationResult]| v.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
         let skipped = not_measured_all(&expect, "the run was interrupted");
@@ -143,6 +146,7 @@ mod tests {
                 run: &r,
                 speedup: Some(4.9),
                 efficiency: Some(0.85),
+                no_speedup: ONE_MODE,
             },
         );
         let oks: Vec<_> = results.iter().map(|r| (r.name.as_str(), r.ok)).collect();
@@ -172,6 +176,7 @@ mod tests {
                 run: &r,
                 speedup: None,
                 efficiency: None,
+                no_speedup: ONE_MODE,
             },
         );
         assert_eq!(results[0].ok, None);

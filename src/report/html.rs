@@ -278,6 +278,7 @@ mod tests {
             summary: None,
             partial: false,
             repetitions_requested: None,
+            within_deadline: None,
         };
         assert_eq!(check(&report), Err(HtmlError::NoCalls));
         let err = Html.render(&report, &mut Vec::new()).unwrap_err();

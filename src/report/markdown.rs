@@ -48,7 +48,7 @@ impl Render<SpeedupSummary> for Markdown {
         for r in rows {
             writeln!(
                 out,
-                "| {} | {} | {} | {} {}×{} | {:.2}× | {:.2}× ({}) | {:.1}% | {} | {} |",
+                "| {} | {} | {} | {} {}×{} | {} | {} | {} | {} | {} |",
                 cell(&r.scenario),
                 r.calls,
                 fmt_secs(r.sequential_s),
@@ -59,10 +59,12 @@ impl Render<SpeedupSummary> for Markdown {
                     ""
                 },
                 r.max_concurrency,
-                r.speedup,
-                r.speedup_bound,
-                cell(&r.binding),
-                r.efficiency * 100.0,
+                r.speedup.map_or("–".into(), |s| format!("{s:.2}×")),
+                match (r.speedup_bound, &r.binding) {
+                    (Some(b), Some(binding)) => format!("{b:.2}× ({})", cell(binding)),
+                    _ => "– (a run hit its deadline)".into(),
+                },
+                r.efficiency.map_or("–".into(), |e| format!("{:.1}%", e * 100.0)),
                 fmt_secs(r.p99_s),
                 match r.expect_held {
                     Some(true) => "✓",

@@ -17,7 +17,7 @@ pub mod terminal;
 use std::io::{self, Write};
 
 pub use model::{Report, RunMode, RunReport, SCHEMA_VERSION};
-pub use speedup::SpeedupBound;
+pub use speedup::{SpeedupBound, Work};
 
 /// A way to write a report: one implementation per format.
 ///

@@ -85,6 +85,69 @@ pub struct Report {
     /// itself); the one cut short is dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repetitions_requested: Option<usize>,
+    /// When a run of the comparison ended at its deadline with calls cancelled: the runs
+    /// did different work, so `speedup`, `speedup_bound` and `efficiency` are null, and
+    /// this says what does compare, the calls each run completed within the deadline.
+    /// Absent otherwise, and in reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_deadline: Option<DeadlineComparison>,
+}
+
+/// The calls each run of a comparison completed within the run's deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineComparison {
+    /// The deadline of each run, in seconds.
+    pub deadline_s: f64,
+    /// Each run, in the order they ran.
+    pub runs: Vec<CompletedCalls>,
+    /// Calls the parallel (or batch) run completed per call the sequential run
+    /// completed; null when the sequential run completed none.
+    pub ratio: Option<f64>,
+}
+
+impl DeadlineComparison {
+    /// The comparison of `runs` under `deadline`.
+    pub fn new(deadline: Duration, runs: &[RunReport]) -> Self {
+        let runs: Vec<CompletedCalls> = runs.iter().map(CompletedCalls::of).collect();
+        let ratio = match runs.as_slice() {
+            [seq, par] if seq.mode == RunMode::Sequential && seq.completed > 0 => {
+                Some(par.completed as f64 / seq.completed as f64)
+            }
+            _ => None,
+        };
+        Self {
+            deadline_s: deadline.as_secs_f64(),
+            runs,
+            ratio,
+        }
+    }
+}
+
+/// How many of a run's calls ended before its deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompletedCalls {
+    /// Which run.
+    pub mode: RunMode,
+    /// Calls that ended with an outcome of their own (ok, error, timeout or skipped),
+    /// not cancelled by the deadline.
+    pub completed: usize,
+    /// Of those, the calls that succeeded.
+    pub ok: usize,
+    /// Every call of the run.
+    pub calls: usize,
+}
+
+impl CompletedCalls {
+    fn of(run: &RunReport) -> Self {
+        let cancelled: usize = run.tools.values().map(|t| t.cancelled).sum();
+        let calls = run.call_count();
+        Self {
+            mode: run.mode,
+            completed: calls - cancelled,
+            ok: run.tools.values().map(|t| t.ok).sum(),
+            calls,
+        }
+    }
 }
 
 impl Report {

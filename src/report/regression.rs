@@ -178,29 +178,53 @@ impl fmt::Display for Regression {
     }
 }
 
-/// What got worse from `baseline` to `current`, scenario by scenario: a speedup lower
-/// by more than `threshold` (relative), a p99 higher by more than `threshold`, or
-/// expectations that held and no longer do. Scenarios in only one summary are not
-/// compared (a filtered bench run holds only some).
-pub fn compare_summaries(baseline: &SpeedupSummary, current: &SpeedupSummary, threshold: f64) -> Vec<Regression> {
-    let mut out = Vec::new();
+/// What two speedup summaries compared, and what got worse.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SummaryComparison {
+    /// Scenarios found in both summaries.
+    pub compared: usize,
+    /// Scenarios of the baseline that the current summary lacks, in baseline order.
+    pub missing: Vec<String>,
+    /// What got worse in the scenarios compared.
+    pub regressions: Vec<Regression>,
+}
+
+/// Compares `current` with `baseline`, scenario by scenario: a speedup lower by more
+/// than `threshold` (relative) or no longer measured (a run now hits its deadline), a
+/// p99 higher by more than `threshold`, or expectations that held and no longer do.
+///
+/// Scenarios of the baseline missing from `current` are listed apart: a scenario that
+/// disappeared is a regression to a CI gate, unless the bench was filtered on purpose.
+pub fn compare_summaries(baseline: &SpeedupSummary, current: &SpeedupSummary, threshold: f64) -> SummaryComparison {
+    let mut out = SummaryComparison {
+        missing: baseline
+            .rows
+            .iter()
+            .filter(|r| current.row(&r.scenario).is_none())
+            .map(|r| r.scenario.clone())
+            .collect(),
+        ..SummaryComparison::default()
+    };
     for now in &current.rows {
         let Some(before) = baseline.row(&now.scenario) else {
             continue;
         };
+        out.compared += 1;
         let mut regressed = |detail: String| {
-            out.push(Regression {
+            out.regressions.push(Regression {
                 subject: now.scenario.clone(),
                 detail,
             });
         };
-        if now.speedup < before.speedup * (1.0 - threshold) {
-            regressed(format!(
-                "speedup {:.3}× → {:.3}× ({:+.1}%)",
-                before.speedup,
-                now.speedup,
-                (now.speedup / before.speedup - 1.0) * 100.0
-            ));
+        match (before.speedup, now.speedup) {
+            (Some(before), Some(now)) if now < before * (1.0 - threshold) => regressed(format!(
+                "speedup {before:.3}× → {now:.3}× ({:+.1}%)",
+                (now / before - 1.0) * 100.0
+            )),
+            (Some(before), None) => regressed(format!(
+                "speedup {before:.3}× → not measured (a run now hits the scenario's deadline)"
+            )),
+            _ => {}
         }
         if now.p99_s > before.p99_s * (1.0 + threshold) {
             regressed(format!("p99 {} → {}", fmt_secs(before.p99_s), fmt_secs(now.p99_s)));
@@ -338,16 +362,18 @@ mod tests {
         held.failed_expectations.clear();
         let baseline = SpeedupSummary::new("virtual", vec![held.clone()]);
 
-        assert!(compare_summaries(&baseline, &baseline, 0.05).is_empty());
+        let same = compare_summaries(&baseline, &baseline, 0.05);
+        assert_eq!((same.compared, same.regressions.len()), (1, 0));
 
         let mut worse = row.clone();
-        worse.speedup = 4.0;
+        worse.speedup = Some(4.0);
         worse.p99_s = 0.3;
         let mut unrelated = held.clone();
         unrelated.scenario = "only_in_current".into();
-        unrelated.speedup = 0.1;
+        unrelated.speedup = Some(0.1);
         let current = SpeedupSummary::new("virtual", vec![worse, unrelated]);
         let found: Vec<String> = compare_summaries(&baseline, &current, 0.05)
+            .regressions
             .iter()
             .map(ToString::to_string)
             .collect();
@@ -360,8 +386,35 @@ mod tests {
             ]
         );
         // Within the threshold, nothing is reported.
-        let mut slightly = held;
-        slightly.speedup = 4.9;
-        assert!(compare_summaries(&baseline, &SpeedupSummary::new("virtual", vec![slightly]), 0.05).is_empty());
+        let mut slightly = held.clone();
+        slightly.speedup = Some(4.9);
+        let within = compare_summaries(&baseline, &SpeedupSummary::new("virtual", vec![slightly]), 0.05);
+        assert!(within.regressions.is_empty());
+        // A speedup that is no longer measured regressed.
+        let mut cut = held;
+        cut.speedup = None;
+        let found = compare_summaries(&baseline, &SpeedupSummary::new("virtual", vec![cut]), 0.05);
+        assert_eq!(
+            found.regressions[0].to_string(),
+            "ten: speedup 5.000× → not measured (a run now hits the scenario's deadline)"
+        );
+    }
+
+    #[test]
+    fn scenarios_missing_from_the_current_summary_are_listed() {
+        let report = virtual_report(TEN_AT_FIVE, Modes::Compare);
+        let row = SummaryRow::from_report(&report, "ten.toml", None).unwrap();
+        let mut other = row.clone();
+        other.scenario = "other".into();
+        let baseline = SpeedupSummary::new("virtual", vec![row.clone(), other]);
+        let found = compare_summaries(&baseline, &SpeedupSummary::new("virtual", vec![row.clone()]), 0.05);
+        assert_eq!(
+            (found.compared, found.missing.as_slice()),
+            (1, ["other".to_string()].as_slice())
+        );
+        let mut renamed = row;
+        renamed.scenario = "renamed".into();
+        let none = compare_summaries(&baseline, &SpeedupSummary::new("virtual", vec![renamed]), 0.05);
+        assert_eq!((none.compared, none.missing.len()), (0, 2));
     }
 }

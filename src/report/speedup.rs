@@ -1,22 +1,37 @@
 //! The speedup and its work–span bound.
 //!
-//! With total work T1 (the sum of call durations), critical path T∞ (the longest
-//! dependency chain), limit p and c cores for CPU work, no schedule finishes sooner than
-//! max(T1 / p, T∞, CPU work / c). Per-tool limits and rate limits add terms of the same
-//! kind: a tool limited to k calls at once needs at least its work / k, and a tool
-//! limited to r starts per second needs at least (attempts − 1) / r. The speedup can
-//! therefore never exceed (sequential wall time) / that lower bound.
+//! No schedule of a plan finishes sooner than the largest of these terms, each the time
+//! one resource needs for the work that really holds it:
 //!
-//! Durations come from the sequential run: each call's service time there is the work
-//! it needs with nothing competing, and paired sampling makes it the same call in both
-//! runs.
+//! - `max_concurrency`: every call holds a global slot from its first attempt to its
+//!   end, backoffs and hangs included, so the slots need the sum of call durations
+//!   (T1) over the limit p.
+//! - `critical_path`: a call starts only after its dependencies end, so the longest
+//!   dependency chain (T∞) runs end to end; with arrival times (`arrivals`), each call of
+//!   it starts no sooner than it arrives.
+//! - `cpu_cores`: CPU work occupies a core, and only CPU work does: the time attempts of
+//!   CPU tools held a core, over the c cores. A backoff, a hang or a wait for a free core
+//!   holds none.
+//! - `tool_limit:NAME`: a tool limited to k calls at once holds one of its k slots for
+//!   the whole of each of its calls, so it needs its calls' durations over k.
+//! - `rate_limit:NAME`: a tool limited to r attempt starts per second needs
+//!   (attempts − 1) / r between its first and last start.
+//!
+//! The speedup can therefore never exceed (sequential wall time) / the largest term.
+//!
+//! The work is what both runs of the comparison did: per call, the smaller of its
+//! duration (core time, attempts) in the sequential run and in the parallel run. With
+//! paired sampling the two are the same calls, and the sequential figure is the smaller
+//! (nothing competed with it); where the parallel run did less (an attempt timed out
+//! while it waited for a core, say), its own figure keeps the bound a true bound of the
+//! run it is compared with. On the virtual clock the efficiency therefore never exceeds 1.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::model::BoundReport;
 use crate::executor::RunOutcome;
-use crate::plan::{Plan, ToolKind};
+use crate::plan::Plan;
 
 /// How far above its bound a measured speedup may be before it is not trusted: wall
 /// times on a shared machine carry a percent or so of noise, and the sequential run,
@@ -39,28 +54,23 @@ pub struct SpeedupBound {
 }
 
 impl SpeedupBound {
-    /// The bound for running `plan` with `limit` calls in flight and `cores` cores,
-    /// given its sequential run.
+    /// The bound for running `plan` with `limit` calls in flight and `cores` cores, given
+    /// the `work` its calls did (see [`Work::common`]).
     ///
     /// # Panics
     ///
-    /// If `sequential` is not a run of `plan`, or `limit` or `cores` is zero.
-    pub fn new<O>(plan: &Plan, sequential: &RunOutcome<O>, limit: usize, cores: usize) -> Self {
+    /// If `work` is not of a run of `plan`, or `limit` or `cores` is zero.
+    pub fn new(plan: &Plan, work: &Work, limit: usize, cores: usize) -> Self {
         assert!(limit > 0 && cores > 0, "limit and cores must be positive");
-        assert_eq!(plan.calls().len(), sequential.calls.len(), "a run of this plan");
-        let durations: Vec<Duration> = sequential
-            .calls
-            .iter()
-            .map(|c| c.service_time().unwrap_or_default())
-            .collect();
-        let total_work: Duration = durations.iter().sum();
-        let critical_path = plan.critical_path(&durations);
+        assert_eq!(plan.calls().len(), work.slot.len(), "the work of this plan");
+        let total_work: Duration = work.slot.iter().sum();
+        let critical_path = plan.critical_path(&work.slot);
 
         let mut work_per_tool = vec![Duration::ZERO; plan.tools().len()];
         let mut attempts_per_tool = vec![0u64; plan.tools().len()];
-        for ((call, d), out) in plan.calls().iter().zip(&durations).zip(&sequential.calls) {
+        for ((call, d), attempts) in plan.calls().iter().zip(&work.slot).zip(&work.attempts) {
             work_per_tool[call.tool.index()] += *d;
-            attempts_per_tool[call.tool.index()] += u64::from(out.attempts);
+            attempts_per_tool[call.tool.index()] += u64::from(*attempts);
         }
 
         let mut terms = BTreeMap::new();
@@ -68,15 +78,9 @@ impl SpeedupBound {
         terms.insert("critical_path".to_string(), critical_path);
         if plan.has_arrivals() {
             // Open-loop load: nothing ends before the last call has arrived and run.
-            terms.insert("arrivals".to_string(), plan.release_path(&durations));
+            terms.insert("arrivals".to_string(), plan.release_path(&work.slot));
         }
-        let cpu_work: Duration = plan
-            .tools()
-            .iter()
-            .zip(&work_per_tool)
-            .filter(|(t, _)| t.kind == ToolKind::Cpu)
-            .map(|(_, w)| *w)
-            .sum();
+        let cpu_work: Duration = work.core.iter().sum();
         if !cpu_work.is_zero() {
             terms.insert("cpu_cores".to_string(), cpu_work / cores as u32);
         }
@@ -123,6 +127,59 @@ impl SpeedupBound {
             makespan_lower_s: self.makespan_lower.as_secs_f64(),
             binding: self.binding.clone(),
             terms_s: self.terms.iter().map(|(k, v)| (k.clone(), v.as_secs_f64())).collect(),
+        }
+    }
+}
+
+/// What each call of a run held, in plan order: the figures the bound's terms add up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Work {
+    /// Per call, its service time: the span it held its global and tool slots.
+    slot: Vec<Duration>,
+    /// Per call, the time its attempts held a core (empty when no tool is CPU-bound).
+    core: Vec<Duration>,
+    /// Per call, the attempts it started.
+    attempts: Vec<u32>,
+}
+
+impl Work {
+    /// The work of `run`, with `core_time` the time each call held a core (as the
+    /// simulated tools count it, see [`crate::sim::SimTool::core_time`]; empty when no
+    /// tool is CPU-bound).
+    ///
+    /// # Panics
+    ///
+    /// If `core_time` is neither empty nor one entry per call.
+    pub fn of<O>(run: &RunOutcome<O>, core_time: Vec<Duration>) -> Self {
+        assert!(
+            core_time.is_empty() || core_time.len() == run.calls.len(),
+            "one core time per call"
+        );
+        Self {
+            slot: run.calls.iter().map(|c| c.service_time().unwrap_or_default()).collect(),
+            core: core_time,
+            attempts: run.calls.iter().map(|c| c.attempts).collect(),
+        }
+    }
+
+    /// The work both runs did: per call, the smaller figure of the two.
+    ///
+    /// # Panics
+    ///
+    /// If the two are not of the same plan.
+    pub fn common(&self, other: &Work) -> Work {
+        assert_eq!(self.slot.len(), other.slot.len(), "two runs of one plan");
+        let min =
+            |a: &[Duration], b: &[Duration]| -> Vec<Duration> { a.iter().zip(b).map(|(a, b)| *a.min(b)).collect() };
+        Work {
+            slot: min(&self.slot, &other.slot),
+            core: min(&self.core, &other.core),
+            attempts: self
+                .attempts
+                .iter()
+                .zip(&other.attempts)
+                .map(|(a, b)| *a.min(b))
+                .collect(),
         }
     }
 }
@@ -180,7 +237,7 @@ mod tests {
         }
         let plan = b.build().unwrap();
         let seq = sequential(&[100; 10]);
-        let bound = SpeedupBound::new(&plan, &seq, 5, 2);
+        let bound = SpeedupBound::new(&plan, &Work::of(&seq, Vec::new()), 5, 2);
         assert_eq!(bound.binding, "max_concurrency");
         assert_eq!(bound.makespan_lower, Duration::from_millis(200));
         assert!((bound.speedup_bound(seq.wall) - 5.0).abs() < 1e-9);
@@ -194,7 +251,8 @@ mod tests {
             b.call(format!("c{i}"), cpu);
         }
         let plan = b.build().unwrap();
-        let bound = SpeedupBound::new(&plan, &sequential(&[20; 8]), 8, 2);
+        let work = Work::of(&sequential(&[20; 8]), vec![Duration::from_millis(20); 8]);
+        let bound = SpeedupBound::new(&plan, &work, 8, 2);
         assert_eq!(bound.binding, "cpu_cores");
         assert_eq!(bound.makespan_lower, Duration::from_millis(80));
 
@@ -207,10 +265,44 @@ mod tests {
             prev = c;
         }
         let plan = b.build().unwrap();
-        let bound = SpeedupBound::new(&plan, &sequential(&[50; 4]), 5, 2);
+        let bound = SpeedupBound::new(&plan, &Work::of(&sequential(&[50; 4]), Vec::new()), 5, 2);
         assert_eq!(bound.binding, "critical_path");
         assert_eq!(bound.terms["tool_limit:t"], Duration::from_millis(100));
         assert_eq!(bound.terms["rate_limit:t"], Duration::from_millis(30));
         assert!((bound.speedup_bound(Duration::from_millis(200)) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_cores_count_only_the_time_attempts_held_a_core() {
+        // Four CPU calls that each failed once: 50 ms of work, a 1 s backoff, 50 ms of
+        // work again. Only the 100 ms of work per call holds a core.
+        let mut b = PlanBuilder::new();
+        let cpu = b.tool(ToolSpec::cpu("work"));
+        for i in 0..4 {
+            b.call(format!("c{i}"), cpu);
+        }
+        let plan = b.build().unwrap();
+        let seq = sequential(&[1100; 4]);
+        let bound = SpeedupBound::new(&plan, &Work::of(&seq, vec![Duration::from_millis(100); 4]), 4, 1);
+        assert_eq!(bound.terms["cpu_cores"], Duration::from_millis(400));
+        assert_eq!(bound.terms["max_concurrency"], Duration::from_millis(1100));
+        assert_eq!(bound.binding, "critical_path");
+        assert_eq!(bound.makespan_lower, Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn the_common_work_of_two_runs_is_the_smaller_per_call() {
+        let seq = Work::of(&sequential(&[100, 100]), vec![Duration::from_millis(100); 2]);
+        // The parallel run's second call timed out after 30 ms of waiting for a core and
+        // 10 ms of work, where the sequential one ran its whole 100 ms.
+        let par = Work {
+            slot: vec![Duration::from_millis(150), Duration::from_millis(40)],
+            core: vec![Duration::from_millis(100), Duration::from_millis(10)],
+            attempts: vec![1, 1],
+        };
+        let common = seq.common(&par);
+        assert_eq!(common.slot, [100, 40].map(Duration::from_millis));
+        assert_eq!(common.core, [100, 10].map(Duration::from_millis));
+        assert_eq!(common, par.common(&seq));
     }
 }

@@ -49,14 +49,16 @@ pub struct SummaryRow {
     pub sequential_s: f64,
     /// Wall time of the parallel run, on the scenario's clock.
     pub parallel_s: f64,
-    /// sequential_s / parallel_s.
-    pub speedup: f64,
-    /// The work–span bound on the speedup.
-    pub speedup_bound: f64,
-    /// The term that sets the bound (`max_concurrency`, `critical_path`, ...).
-    pub binding: String,
-    /// speedup / speedup_bound.
-    pub efficiency: f64,
+    /// sequential_s / parallel_s; `None` when a run hit the scenario's deadline (the
+    /// two runs then did different work, see [`Report::within_deadline`]).
+    pub speedup: Option<f64>,
+    /// The work–span bound on the speedup; `None` with `speedup`.
+    pub speedup_bound: Option<f64>,
+    /// The term that sets the bound (`max_concurrency`, `critical_path`, ...); `None`
+    /// with `speedup`.
+    pub binding: Option<String>,
+    /// speedup / speedup_bound; `None` with `speedup`.
+    pub efficiency: Option<f64>,
     /// 99th percentile of end-to-end call latency in the parallel run.
     pub p99_s: f64,
     /// Whether every expectation of `[expect]` held; `None` when it sets none.
@@ -103,7 +105,7 @@ impl SummaryRow {
     /// # Errors
     ///
     /// [`SummaryError::NotACompareRun`] unless the report has a sequential and a parallel
-    /// run, and so a speedup.
+    /// run, and so a speedup (or, where a run hit its deadline, the calls each completed).
     pub fn from_report(report: &Report, file: &str, bench: Option<BenchTimes>) -> Result<Self, SummaryError> {
         let not_compare = || SummaryError::NotACompareRun(report.scenario.clone());
         let [sequential, parallel] = report.runs.as_slice() else {
@@ -112,11 +114,9 @@ impl SummaryRow {
         if sequential.mode != RunMode::Sequential {
             return Err(not_compare());
         }
-        let (Some(speedup), Some(speedup_bound), Some(efficiency)) =
-            (report.speedup, report.speedup_bound, report.efficiency)
-        else {
+        if report.speedup.is_none() && report.within_deadline.is_none() {
             return Err(not_compare());
-        };
+        }
         let failed_expectations: Vec<String> = report
             .expectations
             .iter()
@@ -131,10 +131,10 @@ impl SummaryRow {
             max_concurrency: parallel.max_concurrency,
             sequential_s: sequential.wall_s,
             parallel_s: parallel.wall_s,
-            speedup,
-            speedup_bound,
-            binding: report.bound.as_ref().map(|b| b.binding.clone()).unwrap_or_default(),
-            efficiency,
+            speedup: report.speedup,
+            speedup_bound: report.speedup_bound,
+            binding: report.bound.as_ref().map(|b| b.binding.clone()),
+            efficiency: report.efficiency,
             p99_s: parallel.latency.p99_s,
             expect_held: (!report.expectations.is_empty()).then_some(failed_expectations.is_empty()),
             failed_expectations,
@@ -222,8 +222,11 @@ pub(crate) mod tests {
         let row = SummaryRow::from_report(&report, "ten.toml", None).unwrap();
         // Ten 100 ms calls: 1 s one at a time, 200 ms five at a time; the limit binds.
         assert_eq!((row.sequential_s, row.parallel_s), (1.0, 0.2));
-        assert_eq!((row.speedup, row.speedup_bound, row.efficiency), (5.0, 5.0, 1.0));
-        assert_eq!(row.binding, "max_concurrency");
+        assert_eq!(
+            (row.speedup, row.speedup_bound, row.efficiency),
+            (Some(5.0), Some(5.0), Some(1.0))
+        );
+        assert_eq!(row.binding.as_deref(), Some("max_concurrency"));
         assert_eq!(
             (row.calls, row.max_concurrency, row.parallel_mode),
             (10, 5, RunMode::Parallel)
@@ -265,7 +268,7 @@ pub(crate) mod tests {
         );
         let read = SpeedupSummary::read(&summary.to_json()).unwrap();
         assert_eq!(read, summary);
-        assert_eq!(read.row("ten").map(|r| r.speedup), Some(5.0));
+        assert_eq!(read.row("ten").and_then(|r| r.speedup), Some(5.0));
         assert!(read.row("other").is_none());
 
         let err = SpeedupSummary::read(r#"{"schema_version": 9, "rows": []}"#).unwrap_err();

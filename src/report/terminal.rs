@@ -6,7 +6,7 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::Render;
-use super::model::{Figure, Report, RunReport, Summary};
+use super::model::{DeadlineComparison, Figure, Report, RunReport, Summary};
 use super::speedup::BOUND_TOLERANCE;
 
 /// Renders a [`Report`] as text tables.
@@ -60,6 +60,9 @@ impl Render for Terminal {
                 run.mode.as_str()
             )?;
         }
+        if let Some(within) = &report.within_deadline {
+            write_within_deadline(out, within)?;
+        }
         if let (Some(speedup), Some(bound), Some(eff)) = (report.speedup, report.speedup_bound, report.efficiency) {
             let binding = report.bound.as_ref().map_or("", |b| b.binding.as_str());
             writeln!(
@@ -91,6 +94,25 @@ impl Render for Terminal {
         }
         Ok(())
     }
+}
+
+/// What compares when a run hit its deadline: the calls each run completed.
+fn write_within_deadline(out: &mut dyn Write, within: &DeadlineComparison) -> io::Result<()> {
+    let deadline = fmt_duration(Duration::from_secs_f64(within.deadline_s));
+    writeln!(
+        out,
+        "\nno speedup: a run hit its {deadline} deadline, so the runs did different work"
+    )?;
+    let runs: Vec<String> = within
+        .runs
+        .iter()
+        .map(|r| format!("{} {} of {} calls ({} ok)", r.mode.as_str(), r.completed, r.calls, r.ok))
+        .collect();
+    let ratio = match (within.ratio, within.runs.last()) {
+        (Some(r), Some(last)) => format!(": {r:.2}× as many in the {} run", last.mode.as_str()),
+        _ => String::new(),
+    };
+    writeln!(out, "completed within the deadline: {}{ratio}", runs.join(", "))
 }
 
 /// The figures a reader checks first, over every repetition: the table above shows the
@@ -239,6 +261,7 @@ mod tests {
             summary: None,
             partial: false,
             repetitions_requested: None,
+            within_deadline: None,
         }
     }
 

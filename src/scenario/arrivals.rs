@@ -6,6 +6,7 @@
 //! its latency from then, so time spent waiting for a slot shows (no coordinated
 //! omission), and the same seed gives the same arrivals at every concurrency level.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use rand::RngExt;
@@ -133,8 +134,29 @@ pub enum ArrivalsError {
 }
 
 impl Scenario {
+    /// The scenario as a run with `seed` sees it: its arrival times (if it has
+    /// `[arrivals]`) drawn from `seed`, like every other draw of that run, and `seed` as
+    /// its seed. Borrowed when nothing changes.
+    ///
+    /// The file's arrivals are drawn from the file's seed when it is parsed; a run with
+    /// another seed (`--seed`, a `--vary-seed` repetition) must not replay them.
+    ///
+    /// # Errors
+    ///
+    /// [`ArrivalsError::Plan`] when no call at all arrives under `seed` and the
+    /// scenario has no other call.
+    pub fn with_seed(&self, seed: u64) -> Result<Cow<'_, Scenario>, ArrivalsError> {
+        match &self.arrivals {
+            Some(arrivals) if seed != self.seed => {
+                let reseeded = Scenario { seed, ..self.clone() };
+                Ok(Cow::Owned(reseeded.with_arrival_rate(arrivals.rate_per_s)?))
+            }
+            _ => Ok(Cow::Borrowed(self)),
+        }
+    }
+
     /// The same scenario with arrivals at `rate_per_s` instead: the closed calls are
-    /// kept, the arriving ones drawn anew from the same seed.
+    /// kept, the arriving ones drawn anew from the scenario's seed.
     ///
     /// # Errors
     ///

@@ -117,6 +117,21 @@ impl CpuPool {
         })
     }
 
+    /// Waits for one of the pool's threads to be free and holds it until the returned
+    /// [`Core`] is dropped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future gives up the wait; no thread is held.
+    pub async fn acquire(&self) -> Core<'_> {
+        // The semaphore is never closed.
+        let permit = self.free.acquire().await.expect("open semaphore");
+        Core {
+            pool: self,
+            _permit: permit,
+        }
+    }
+
     /// Works until one of the pool's threads has used `cpu` of CPU time (after waiting
     /// for a thread to be free).
     ///
@@ -124,13 +139,31 @@ impl CpuPool {
     ///
     /// Dropping the future stops the work within a few tens of microseconds.
     pub async fn work(&self, cpu: Duration) {
-        // The semaphore is never closed.
-        let _thread = self.free.acquire().await.expect("open semaphore");
-        let calibration = self.calibration;
+        self.acquire().await.work(cpu).await;
+    }
+}
+
+/// One of a [`CpuPool`]'s threads, held for CPU work: no other call gets it until this
+/// is dropped.
+#[derive(Debug)]
+pub struct Core<'a> {
+    pool: &'a CpuPool,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Core<'_> {
+    /// Works on this thread until it has used `cpu` of CPU time.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the work within a few tens of microseconds (one chunk),
+    /// so a timed-out call frees its core for the next one at once.
+    pub async fn work(&self, cpu: Duration) {
+        let calibration = self.pool.calibration;
         let cancel = Arc::new(AtomicBool::new(false));
         let guard = CancelOnDrop(cancel.clone());
         let (done, finished) = tokio::sync::oneshot::channel();
-        self.pool.spawn(move || {
+        self.pool.pool.spawn(move || {
             work_for(cpu, calibration, &cancel);
             let _ = done.send(());
         });

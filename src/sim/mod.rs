@@ -12,11 +12,12 @@ pub mod latency;
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::RngExt;
 
-pub use cpu::{Calibration, CpuPool};
+pub use cpu::{Calibration, Core, CpuPool};
 pub use failure::{FailureModel, Fate};
 pub use latency::Latency;
 
@@ -89,6 +90,8 @@ pub struct SimTool {
     models: Vec<ToolModel>,
     call_keys: Vec<u64>,
     cores: Cores,
+    /// Per call, the nanoseconds its attempts held a core (empty without CPU tools).
+    core_time: Box<[AtomicU64]>,
 }
 
 impl SimTool {
@@ -120,6 +123,10 @@ impl SimTool {
             (true, true) => Cores::Virtual(Arc::new(tokio::sync::Semaphore::new(cores.get()))),
             (true, false) => Cores::Real(CpuPool::new(cores.get())?),
         };
+        let core_time = match cores {
+            Cores::None => Box::default(),
+            _ => plan.calls().iter().map(|_| AtomicU64::new(0)).collect(),
+        };
         Ok(Self {
             seed,
             clock,
@@ -127,7 +134,30 @@ impl SimTool {
             models,
             call_keys: plan.calls().iter().map(|c| seed::call_key(&c.id)).collect(),
             cores,
+            core_time,
         })
+    }
+
+    /// How long each call's attempts held a core, in plan order: an attempt's CPU work
+    /// (cut short where its timeout or the run ended it), never its wait for a free core,
+    /// its backoffs or a hang. Empty when the plan has no CPU tools.
+    ///
+    /// This is what the cores term of the speedup bound counts: the cores are busy
+    /// for the sum of these, whatever the schedule.
+    pub fn core_time(&self) -> Vec<Duration> {
+        self.core_time
+            .iter()
+            .map(|ns| Duration::from_nanos(ns.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Books the time from now until the guard drops as call `idx` holding a core.
+    fn hold_core(&self, idx: crate::plan::CallIdx) -> CoreHeld<'_> {
+        CoreHeld {
+            clock: &self.clock,
+            since: self.clock.now(),
+            total: &self.core_time[idx.index()],
+        }
     }
 
     /// What attempt `attempt` of call `idx` does: the same in every run with this seed.
@@ -159,9 +189,14 @@ impl SimTool {
         }
         match (self.kinds[tool.index()], &self.cores) {
             (ToolKind::Io, _) => self.clock.sleep(latency).await,
-            (ToolKind::Cpu, Cores::Real(pool)) => pool.work(latency).await,
+            (ToolKind::Cpu, Cores::Real(pool)) => {
+                let core = pool.acquire().await;
+                let _held = self.hold_core(ctx.index());
+                core.work(latency).await;
+            }
             (ToolKind::Cpu, Cores::Virtual(cores)) => {
                 let _core = cores.acquire().await.expect("the semaphore is never closed");
+                let _held = self.hold_core(ctx.index());
                 self.clock.sleep(latency).await;
             }
             (ToolKind::Cpu, Cores::None) => unreachable!("built with cores for every CPU tool"),
@@ -170,6 +205,22 @@ impl SimTool {
             Fate::Fail => Err(ToolError::new("simulated failure")),
             _ => Ok(()),
         }
+    }
+}
+
+/// A core held by a call: adds the time it was held to the call's total when dropped,
+/// which happens whether the work finished or its timeout cancelled it.
+struct CoreHeld<'a> {
+    clock: &'a Clock,
+    since: Duration,
+    total: &'a AtomicU64,
+}
+
+impl Drop for CoreHeld<'_> {
+    fn drop(&mut self) {
+        let held = self.clock.now().saturating_sub(self.since);
+        let ns = u64::try_from(held.as_nanos()).unwrap_or(u64::MAX);
+        self.total.fetch_add(ns, Ordering::Relaxed);
     }
 }
 

@@ -127,6 +127,8 @@ pub fn run(
         return Err(ArrivalsError::NoArrivals.into());
     }
     let seed = request.seed.unwrap_or(scenario.seed);
+    // Arrivals come from the sweep's seed, like every other draw (and each rate's too).
+    let scenario = &*scenario.with_seed(seed)?;
     let plan = SweepPlan {
         levels: request.levels.clone(),
         runs: RunSettings {

@@ -80,15 +80,20 @@ pub struct LevelReport {
     pub wall_s: f64,
     /// Successful calls per second of wall time.
     pub throughput: f64,
-    /// Wall time at level 1 / wall time here.
-    pub speedup: f64,
-    /// The work–span bound on that speedup at this level.
-    pub speedup_bound: f64,
-    /// speedup / speedup_bound.
-    pub efficiency: f64,
+    /// Wall time at level 1 / wall time here; null when this level's run or the
+    /// baseline's hit the deadline (the two did different work).
+    pub speedup: Option<f64>,
+    /// The work–span bound on that speedup at this level; null with `speedup`.
+    pub speedup_bound: Option<f64>,
+    /// speedup / speedup_bound; null with `speedup`.
+    pub efficiency: Option<f64>,
     /// What sets the bound here: `max_concurrency`, `critical_path`, `cpu_cores`,
-    /// `tool_limit:NAME`, `rate_limit:NAME` or `arrivals`.
-    pub binding: String,
+    /// `tool_limit:NAME`, `rate_limit:NAME` or `arrivals`; null with `speedup`.
+    pub binding: Option<String>,
+    /// Whether this level's run hit the scenario's deadline, its unfinished calls
+    /// cancelled. False in reports written before it was recorded.
+    #[serde(default)]
+    pub deadline_hit: bool,
     /// Median end-to-end latency (queue wait + service), from readiness or arrival.
     pub p50_s: f64,
     /// 99th percentile of end-to-end latency.
@@ -195,10 +200,11 @@ impl LevelReport {
             max_concurrency,
             wall_s: 1.0,
             throughput,
-            speedup: 1.0,
-            speedup_bound: 1.0,
-            efficiency: 1.0,
-            binding: "max_concurrency".into(),
+            speedup: Some(1.0),
+            speedup_bound: Some(1.0),
+            efficiency: Some(1.0),
+            binding: Some("max_concurrency".into()),
+            deadline_hit: false,
             p50_s: 0.1,
             p99_s: 0.2,
             queue_p50_s: 0.0,

@@ -212,7 +212,7 @@ pub fn run(
     let mut reports = Vec::with_capacity(rates.get().len());
     for &rate_per_s in rates.get() {
         let variant = scenario.with_arrival_rate(rate_per_s)?;
-        let Some(run) = runner.run(&variant, level)? else {
+        let Some((run, _)) = runner.run(&variant, level)? else {
             break;
         };
         let l = Latencies::of(&run);

@@ -112,7 +112,12 @@ pub fn recommend(levels: &[LevelReport], criteria: &Criteria, plan: &Plan, cores
 /// What limits throughput at the highest level tried, in words.
 fn limiting(top: &LevelReport, plan: &Plan, cores: usize) -> String {
     let tool = |name: &str| plan.tools().iter().find(|t| t.name == name);
-    let term = top.binding.as_str();
+    let Some(term) = top.binding.as_deref() else {
+        return format!(
+            "at {} the run hit the scenario's deadline, so throughput counts the calls that succeeded within it",
+            top.max_concurrency
+        );
+    };
     match term.split_once(':') {
         Some(("tool_limit", name)) => match tool(name).and_then(|t| t.max_concurrency) {
             Some(k) => format!("the {name} tool's own limit of {k} calls in flight sets the ceiling"),
@@ -150,7 +155,7 @@ mod tests {
 
     fn level(n: usize, throughput: f64, p99_ms: u64, error_rate: f64, binding: &str) -> LevelReport {
         LevelReport {
-            binding: binding.into(),
+            binding: Some(binding.into()),
             p50_s: 0.0,
             p99_s: p99_ms as f64 / 1e3,
             error_rate,

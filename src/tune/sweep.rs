@@ -14,8 +14,8 @@ use super::model::LevelReport;
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{CallStatus, Executor, RunOutcome, Schedule};
 use crate::harness::{ClockKind, HarnessError, machine_cores};
-use crate::report::SpeedupBound;
 use crate::report::speedup::ratio;
+use crate::report::{SpeedupBound, Work};
 use crate::scenario::Scenario;
 use crate::sim::SimTool;
 use crate::telemetry::LatencyHistogram;
@@ -54,21 +54,23 @@ pub fn run(
 ) -> Result<Vec<LevelReport>, HarnessError> {
     let runner = Runner::new(scenario, &sweep.runs)?;
     let levels = sweep.levels.with_baseline();
-    let mut baseline: Option<RunOutcome<()>> = None;
+    // The first level is 1: the baseline of itself and of every other level.
+    let mut baseline: Option<(Duration, Work, bool)> = None;
     let mut reports = Vec::with_capacity(levels.get().len());
     for &level in levels.get() {
-        let Some(outcome) = runner.run(scenario, level)? else {
+        let Some((outcome, work)) = runner.run(scenario, level)? else {
             break;
         };
-        let report = match &baseline {
-            Some(base) => measure(scenario, level, &outcome, base, runner.cores),
-            None => {
-                // The first level is 1: the baseline of itself and of every other level.
-                let report = measure(scenario, level, &outcome, &outcome, runner.cores);
-                baseline = Some(outcome);
-                report
-            }
-        };
+        let (wall, base_work, deadline_hit) =
+            baseline.get_or_insert_with(|| (outcome.wall, work.clone(), outcome.deadline_hit));
+        let report = measure(
+            scenario,
+            level,
+            &outcome,
+            &work,
+            (*wall, base_work, *deadline_hit),
+            runner.cores,
+        );
         progress(&report);
         reports.push(report);
     }
@@ -105,9 +107,13 @@ impl Runner {
         })
     }
 
-    /// One run of `scenario`'s sliding window at `level`, on a fresh clock; `None` when
-    /// the sweep was interrupted before or during it.
-    pub(super) fn run(&self, scenario: &Scenario, level: NonZeroUsize) -> Result<Option<RunOutcome<()>>, HarnessError> {
+    /// One run of `scenario`'s sliding window at `level`, on a fresh clock, and the work
+    /// its calls did; `None` when the sweep was interrupted before or during it.
+    pub(super) fn run(
+        &self,
+        scenario: &Scenario,
+        level: NonZeroUsize,
+    ) -> Result<Option<(RunOutcome<()>, Work)>, HarnessError> {
         if self.interrupt.as_ref().is_some_and(CancellationToken::is_cancelled) {
             return Ok(None);
         }
@@ -131,7 +137,11 @@ impl Runner {
             executor = executor.stop_on(token.clone());
         }
         let outcome = self.runtime.block_on(executor.run(&scenario.plan, &tool, &clock));
-        Ok((!outcome.interrupted).then_some(outcome))
+        if outcome.interrupted {
+            return Ok(None);
+        }
+        let work = Work::of(&outcome, tool.core_time());
+        Ok(Some((outcome, work)))
     }
 }
 
@@ -199,7 +209,8 @@ fn measure(
     scenario: &Scenario,
     level: NonZeroUsize,
     run: &RunOutcome<()>,
-    baseline: &RunOutcome<()>,
+    work: &Work,
+    (baseline_wall, baseline_work, baseline_deadline_hit): (Duration, &Work, bool),
     cores: NonZeroUsize,
 ) -> LevelReport {
     let Latencies {
@@ -209,9 +220,15 @@ fn measure(
     } = Latencies::of(run);
     let ok = run.count(CallStatus::Ok);
     let calls = run.calls.len();
-    let bound = SpeedupBound::new(&scenario.plan, baseline, level.get(), cores.get());
-    let speedup = ratio(baseline.wall, run.wall);
-    let speedup_bound = bound.speedup_bound(baseline.wall);
+    // A run cut at its deadline did less work than the other: no ratio compares them.
+    let comparable = !run.deadline_hit && !baseline_deadline_hit;
+    let (speedup, bound) = if comparable {
+        let bound = SpeedupBound::new(&scenario.plan, &baseline_work.common(work), level.get(), cores.get());
+        (Some(ratio(baseline_wall, run.wall)), Some(bound))
+    } else {
+        (None, None)
+    };
+    let speedup_bound = bound.as_ref().map(|b| b.speedup_bound(baseline_wall));
     let secs = |d: Duration| d.as_secs_f64();
     LevelReport {
         max_concurrency: level.get(),
@@ -219,8 +236,9 @@ fn measure(
         throughput: throughput(run),
         speedup,
         speedup_bound,
-        efficiency: speedup / speedup_bound,
-        binding: bound.binding,
+        efficiency: speedup.zip(speedup_bound).map(|(s, b)| s / b),
+        binding: bound.map(|b| b.binding),
+        deadline_hit: run.deadline_hit,
         p50_s: quantile_s(&latency, 0.5),
         p99_s: quantile_s(&latency, 0.99),
         queue_p50_s: quantile_s(&queue, 0.5),

@@ -143,6 +143,22 @@
           terms.map(([name, s], i) => el(name === report.bound.binding ? 'b' : 'span', {},
             `${i ? ' · ' : ''}${name} ${fmtSecs(s)}`))));
       }
+    } else if (report.within_deadline) {
+      const within = report.within_deadline;
+      for (const r of within.runs) {
+        cards.append(card(`${r.mode} completed`, `${r.completed} of ${r.calls}`,
+          `within the ${fmtSecs(within.deadline_s)} deadline · ${r.ok} ok`,
+          { id: `completed-${r.mode}`, 'data-value': r.completed }));
+      }
+      if (typeof within.ratio === 'number') {
+        cards.append(card('completed ratio', within.ratio.toFixed(2) + '×',
+          `calls completed: ${within.runs[within.runs.length - 1].mode} ÷ sequential`,
+          { id: 'completed-ratio', 'data-value': within.ratio }));
+      }
+      section.append(el('p', { class: 'note', id: 'speedup-explained' },
+        `No speedup: a run hit its ${fmtSecs(within.deadline_s)} deadline, so the runs did different ` +
+        'work and a ratio of their wall times would compare unlike with like. What compares is how ' +
+        'many calls each run completed within the deadline.'));
     } else {
       section.append(el('p', { class: 'note' },
         'Only one mode ran, so there is no speedup to show (run with --mode compare).'));

@@ -220,7 +220,9 @@
       el('div', {}, el('b', {}, `max_concurrency ${l.max_concurrency}`),
         l.max_concurrency === recommended ? ' · recommended' : ''),
       el('div', {}, `throughput ${l.throughput.toFixed(2)}/s · wall ${fmtSecs(l.wall_s)}`),
-      el('div', {}, `speedup ${l.speedup.toFixed(2)}× of ${l.speedup_bound.toFixed(2)}× possible (set by ${l.binding})`),
+      el('div', {}, l.speedup === null
+        ? 'no speedup: the run or the baseline hit the deadline, so they did different work'
+        : `speedup ${l.speedup.toFixed(2)}× of ${l.speedup_bound.toFixed(2)}× possible (set by ${l.binding})`),
       el('div', {}, `p50 ${fmtSecs(l.p50_s)} · p99 ${fmtSecs(l.p99_s)} · queue p99 ${fmtSecs(l.queue_p99_s)}`),
       el('div', {}, `errors ${l.errors} (${(l.error_rate * 100).toFixed(1)} %) · retries ${l.retries}`));
   }
@@ -233,8 +235,10 @@
       body.append(el('tr', { style: l.max_concurrency === recommended ? 'font-weight:600;background:#eef6fb' : null },
         el('td', {}, String(l.max_concurrency) + (l.max_concurrency === recommended ? ' ✓' : '')),
         el('td', {}, fmtSecs(l.wall_s)), el('td', {}, `${l.throughput.toFixed(2)}/s`),
-        el('td', {}, `${l.speedup.toFixed(2)}×`), el('td', {}, `${l.speedup_bound.toFixed(2)}×`),
-        el('td', {}, `${(l.efficiency * 100).toFixed(1)} %`), el('td', { class: 'name' }, l.binding),
+        el('td', {}, l.speedup === null ? '–' : `${l.speedup.toFixed(2)}×`),
+        el('td', {}, l.speedup_bound === null ? '–' : `${l.speedup_bound.toFixed(2)}×`),
+        el('td', {}, l.efficiency === null ? '–' : `${(l.efficiency * 100).toFixed(1)} %`),
+        el('td', { class: 'name' }, l.binding === null ? 'deadline hit' : l.binding),
         el('td', {}, fmtSecs(l.p50_s)), el('td', {}, fmtSecs(l.p99_s)), el('td', {}, fmtSecs(l.queue_p99_s)),
         el('td', {}, String(l.errors)), el('td', {}, String(l.retries))));
     }
