@@ -139,7 +139,8 @@ fn tune_writes_a_table_a_json_report_matching_the_schema_and_an_svg_chart() {
         "limit",
         "calls/s",
         "queue p99",
-        "recommended max_concurrency = 4",
+        // Level 4 never has more than the tool's 3 in flight: 3 is where the plateau starts.
+        "recommended max_concurrency = 3",
         "USL fit",
         "σ =",
     ] {
@@ -158,7 +159,7 @@ fn tune_writes_a_table_a_json_report_matching_the_schema_and_an_svg_chart() {
     let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(report["schema_version"], 1);
-    assert_eq!(report["recommended"], 4);
+    assert_eq!(report["recommended"], 3);
     assert_eq!(report["levels"][2]["max_concurrency"], 4);
     assert_eq!(report["levels"][2]["throughput"], 30.0);
     assert_eq!(report["criteria"]["slo_p99_s"], 2.5);
@@ -176,7 +177,7 @@ fn tune_writes_a_table_a_json_report_matching_the_schema_and_an_svg_chart() {
         .filter_map(|n| n.text())
         .map(|t| t.trim().to_string())
         .collect();
-    assert!(texts.iter().any(|t| t == "recommended: 4"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "recommended: 3"), "{texts:?}");
     assert!(texts.iter().any(|t| t.starts_with("p99 SLO")), "{texts:?}");
     assert!(texts.iter().any(|t| t == "USL fit"), "{texts:?}");
 }
@@ -363,7 +364,34 @@ fn levels_cut_by_the_deadline_have_no_speedup() {
         );
     }
     // Throughput (calls that succeeded per second) still compares the levels.
-    assert_eq!(report.recommended, Some(32), "{}", report.reason);
+    // 32 in flight never held more than the 24 calls: the plateau starts at 24.
+    assert_eq!(report.recommended, Some(24), "{}", report.reason);
+    assert!(
+        report.reason.contains("the baseline hit the scenario's deadline"),
+        "{}",
+        report.reason
+    );
     let json = serde_json::to_value(&report).unwrap();
     common::assert_matches_schema("tune-v1.schema.json", &json);
+}
+
+#[test]
+fn a_level_above_what_can_ever_run_at_once_recommends_the_plateau() {
+    // 20 independent calls: no level above 20 can put more than 20 in flight.
+    let scenario = parabench::scenario::parse(&limited(20, 100, 1000), Path::new("limited.toml")).unwrap();
+    let report = tune::run(&scenario, &virtual_sweep("1,1000000000"), |_| {}).unwrap();
+    let top = report.levels.last().unwrap();
+    assert_eq!((top.max_concurrency, top.max_in_flight), (1_000_000_000, Some(20)));
+    assert_eq!(report.recommended, Some(20), "{}", report.reason);
+    assert!(
+        report
+            .reason
+            .contains("no more than 20 calls were ever in flight, so any level from 20 up runs the same schedule"),
+        "{}",
+        report.reason
+    );
+    // Where the limit binds, the level itself is recommended.
+    let report = tune::run(&scenario, &virtual_sweep("1,2,4,8,16,20"), |_| {}).unwrap();
+    assert_eq!(report.recommended, Some(20), "{}", report.reason);
+    assert!(!report.reason.contains("ever in flight"), "{}", report.reason);
 }

@@ -79,3 +79,36 @@ fn exponential_quantiles_match_minus_mean_ln_one_minus_p() {
         close(&format!("p{}", p * 100.0), got, want, rel_sd);
     }
 }
+
+#[test]
+fn latencies_of_weeks_are_reported_as_drawn() {
+    // Every draw lies between 10 and 20 days: a range that once ended at a week
+    // reported every one of them as 7 days.
+    let text = r#"
+        name = "weeks"
+        [tools.t]
+        latency = { dist = "uniform", min = "10days", max = "20days" }
+        [[generate]]
+        tool = "t"
+        count = 100
+        "#;
+    let scenario = scenario::parse(text, Path::new("weeks.toml")).expect("valid");
+    let request = RunRequest {
+        modes: Modes::Parallel,
+        clock: ClockKind::Virtual,
+        ..RunRequest::default()
+    };
+    let report = harness::run(&scenario, &request).expect("runs");
+    let tool = &report.runs[0].tools["t"];
+    let day = 24.0 * 3600.0;
+    assert!(
+        tool.p50_s > 10.0 * day && tool.p50_s < 20.0 * day,
+        "{}",
+        tool.p50_s / day
+    );
+    assert!(
+        tool.max_s <= 20.0 * day * 1.001 && tool.max_s > 19.0 * day,
+        "{}",
+        tool.max_s / day
+    );
+}

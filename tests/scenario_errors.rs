@@ -458,6 +458,22 @@ fn cases() -> Vec<Case> {
             "[sweep] has no `max_concurrency`",
             9,
         ),
+        // Two bad tools: the first in the file is reported, whatever their names.
+        case(
+            "two bad tools, the later one first by name",
+            "name = \"bad\"\n[tools.zeta]\nlatency = { dist = \"constant\", value = \"-5ms\" }\n\
+             [tools.alpha]\nlatency = { dist = \"constant\", value = \"nope\" }\n",
+            "a duration cannot be negative",
+            3,
+        ),
+        case(
+            "two bad weights in a mix, the later one first by name",
+            &with_tools(
+                "[arrivals]\nprocess = \"poisson\"\nrate = 1.0\nduration = \"1s\"\nmix = { search = -1, parse = -2 }\n",
+            ),
+            "the weight of `search` in mix",
+            13,
+        ),
     ]
 }
 

@@ -355,6 +355,17 @@ fn a_bad_protocol_is_an_input_error() {
     );
 }
 
+#[test]
+fn a_stray_protocol_is_ignored_while_telemetry_is_off() {
+    let out = parabench_with_env(
+        &["run", "scenarios/independent_io.toml", "--clock", "virtual"],
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
+    );
+    let (code, stdout, stderr) = common::text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("speedup 5.00×"), "{stdout}");
+}
+
 /// The speedup gauge carries the report's figure, its scenario and the mode it measured.
 fn check_speedup_gauge(metrics: &[Metric], report: &Value) {
     use opentelemetry_proto::tonic::metrics::v1::metric::Data;

@@ -129,4 +129,28 @@ impl<O> RunOutcome<O> {
     pub fn count(&self, status: CallStatus) -> usize {
         self.calls.iter().filter(|c| c.status == status).count()
     }
+
+    /// The most calls that held a slot (from first attempt to end) at any one instant.
+    /// A slot freed at an instant is free for a call starting at that instant.
+    pub fn max_in_flight(&self) -> usize {
+        let mut edges: Vec<(Duration, bool)> = Vec::with_capacity(self.calls.len() * 2);
+        for call in &self.calls {
+            if let Some(start) = call.start {
+                edges.push((start, true));
+                edges.push((call.end, false));
+            }
+        }
+        // At one instant, ends (false) sort before starts (true).
+        edges.sort_unstable();
+        let (mut now, mut most) = (0usize, 0usize);
+        for (_, starts) in edges {
+            if starts {
+                now += 1;
+                most = most.max(now);
+            } else {
+                now -= 1;
+            }
+        }
+        most
+    }
 }

@@ -112,8 +112,9 @@ pub const MAX_ATTEMPTS: u32 = 100;
 /// arrivals): one year (365.25 days).
 ///
 /// Far above any tool call, and small enough that sums over every attempt of every call
-/// stay far from overflowing a [`Duration`].
-pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+/// stay far from overflowing a [`Duration`]. A simulated draw is capped at the same
+/// value ([`crate::sim::latency::MAX_LATENCY`]).
+pub const MAX_DURATION: Duration = crate::sim::latency::MAX_LATENCY;
 
 /// Most cores `cpu_cores` may give the virtual clock.
 pub const MAX_CPU_CORES: usize = 4096;

@@ -8,9 +8,11 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal, Pareto};
 /// The standard normal quantile at 0.99: a lognormal's p99 is exp(μ + Z99·σ).
 const Z99: f64 = 2.326_347_874_040_840_8;
 
-/// Longest latency a draw can produce; heavy tails beyond it are clamped so a sample is
-/// always a valid [`Duration`].
-pub const MAX_LATENCY: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Longest latency a draw can produce: one year (365.25 days), the longest duration a
+/// scenario accepts for any parameter. The heavy tails (lognormal, exponential, pareto,
+/// normal) are capped there so a sample is always a valid [`Duration`] that every
+/// histogram holds; a parameter beyond it is refused where the scenario gives it.
+pub const MAX_LATENCY: Duration = Duration::from_secs(31_557_600);
 
 /// How long one attempt of a simulated tool takes.
 ///

@@ -93,6 +93,11 @@ impl OtlpConfig {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, ConfigError> {
         let from_env = env("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|e| !e.trim().is_empty());
+        if flag.is_none() && from_env.is_none() {
+            // Telemetry is off: the other variables configure an export that will not
+            // happen, so a value parabench cannot use is no reason to refuse the run.
+            return Ok(None);
+        }
         let protocol = match env("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref().map(str::trim) {
             None | Some("" | "grpc") => Protocol::Grpc,
             Some("http/protobuf") => Protocol::HttpProtobuf,
@@ -152,6 +157,13 @@ mod tests {
             OtlpConfig::resolve(None, env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])),
             Ok(None)
         );
+        // Nor does a value that could not be used if it did.
+        let stray = [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "soon"),
+        ];
+        assert_eq!(OtlpConfig::resolve(None, env(&stray)), Ok(None));
+        assert!(OtlpConfig::resolve(Some(None), env(&stray)).is_err());
     }
 
     #[test]

@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-/// Highest trackable latency: one week, in nanoseconds.
-const HIGHEST_NS: u64 = 7 * 24 * 3600 * 1_000_000_000;
+/// Highest trackable latency, in nanoseconds: about 292 years, the largest bound HDR
+/// histograms take. Every duration a scenario can produce fits: its durations are at
+/// most a year (a draw of a heavy tail is capped there too), and a call's service time
+/// is at most its 100 attempts and the backoffs between them.
+const HIGHEST_NS: u64 = u64::MAX / 2;
 
 /// A tool's histograms in one run: how long its calls ran, and how long they waited for a
 /// slot first.
@@ -42,14 +45,15 @@ pub struct LatencyHistogram {
 }
 
 impl LatencyHistogram {
-    /// An empty histogram covering 1 ns to one week.
+    /// An empty histogram covering 1 ns to about 292 years.
     pub fn new() -> Self {
         Self {
             inner: Histogram::new_with_bounds(1, HIGHEST_NS, 3).expect("valid bounds"),
         }
     }
 
-    /// Records one latency; longer than a week counts as a week.
+    /// Records one latency; beyond the range (292 years, which no scenario can reach)
+    /// counts as its end.
     pub fn record(&mut self, latency: Duration) {
         let ns = u64::try_from(latency.as_nanos())
             .unwrap_or(u64::MAX)
@@ -95,7 +99,7 @@ impl LatencyHistogram {
     }
 
     /// Adds every value of `other` (in nanoseconds, such as one read from an interval log).
-    /// Values beyond a week count as a week.
+    /// Values beyond the range count as its end.
     pub fn add(&mut self, other: &Histogram<u64>) {
         for v in other.iter_recorded() {
             let ns = v.value_iterated_to().clamp(1, HIGHEST_NS);
@@ -136,7 +140,20 @@ mod tests {
         let mut h = LatencyHistogram::new();
         assert_eq!(h.quantile(0.99), Duration::ZERO);
         h.record(Duration::ZERO);
-        h.record(Duration::from_secs(30 * 24 * 3600));
-        assert!(h.max() >= Duration::from_secs(7 * 24 * 3600 - 1));
+        h.record(Duration::MAX);
+        assert!(h.max() >= Duration::from_secs(292 * 365 * 24 * 3600));
+    }
+
+    #[test]
+    fn every_duration_a_scenario_can_produce_is_held_within_a_tenth_of_a_percent() {
+        // A month (above the week this range once ended at), the year a scenario's
+        // durations may reach, and 100 attempts of a year with a year of backoff each.
+        let year = crate::scenario::MAX_DURATION;
+        for d in [Duration::from_secs(30 * 24 * 3600), year, year * 200] {
+            let mut h = LatencyHistogram::new();
+            h.record(d);
+            let (got, want) = (h.max().as_secs_f64(), d.as_secs_f64());
+            assert!((got - want).abs() <= want * 0.001, "{got} for {want}");
+        }
     }
 }

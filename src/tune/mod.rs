@@ -152,7 +152,7 @@ pub fn run(
     } else {
         recommend::recommend(&levels, &request.criteria, &scenario.plan, cores)
     };
-    let (usl, usl_note) = fit(&levels);
+    let (usl, usl_note) = fit(&levels, request.clock);
     let rate_sweep = match &request.rates {
         None => None,
         Some(_) if partial => None,
@@ -197,8 +197,8 @@ pub fn run(
     })
 }
 
-/// The USL fit of the throughputs, and a sentence on what it says.
-fn fit(levels: &[LevelReport]) -> (Option<UslReport>, String) {
+/// The USL fit of the throughputs, and a sentence on what it says of runs on `clock`.
+fn fit(levels: &[LevelReport], clock: ClockKind) -> (Option<UslReport>, String) {
     let points: Vec<(f64, f64)> = levels
         .iter()
         .map(|l| (l.max_concurrency as f64, l.throughput))
@@ -209,10 +209,20 @@ fn fit(levels: &[LevelReport]) -> (Option<UslReport>, String) {
     };
     let top = levels.last().map_or(1.0, |l| l.max_concurrency as f64);
     let note = if fit.kappa_negligible(top) {
+        // Only simulated time is free of coordination by construction; on the real
+        // clock the runs share this machine's cores, caches and runtime.
+        let why = match clock {
+            ClockKind::Virtual => {
+                "Concurrent calls do not pay to coordinate with each other here (on the virtual clock, \
+                 simulated tools share no locks or caches)"
+            }
+            ClockKind::Real => {
+                "Up to the highest level tried, concurrent calls did not pay to coordinate with each other"
+            }
+        };
         format!(
-            "κ ≈ 0: no retrograde region. Concurrent calls do not pay to coordinate with each other here \
-             (simulated tools share no locks or caches), so throughput only flattens, by contention σ = {:.3} \
-             and the hard limits, and never falls as concurrency grows.",
+            "κ ≈ 0: no retrograde region. {why}, so throughput only flattens, by contention σ = {:.3} and the hard \
+             limits, and never falls as concurrency grows.",
             fit.sigma
         )
     } else {
@@ -244,4 +254,26 @@ fn fit(levels: &[LevelReport]) -> (Option<UslReport>, String) {
         r_squared: fit.r_squared,
     };
     (Some(report), note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usl_note_claims_no_shared_locks_only_in_simulated_time() {
+        // The USL with σ = 0.1 and κ = 0: throughput flattens and never falls.
+        let levels: Vec<LevelReport> = [1, 2, 4, 8, 16]
+            .into_iter()
+            .map(|n| LevelReport::fixture(n, 10.0 * n as f64 / (1.0 + 0.1 * (n as f64 - 1.0))))
+            .collect();
+        let (_, simulated) = fit(&levels, ClockKind::Virtual);
+        assert!(
+            simulated.contains("simulated tools share no locks or caches"),
+            "{simulated}"
+        );
+        let (_, real) = fit(&levels, ClockKind::Real);
+        assert!(real.starts_with("κ ≈ 0"), "{real}");
+        assert!(!real.contains("share no locks"), "{real}");
+    }
 }

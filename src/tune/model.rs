@@ -94,6 +94,11 @@ pub struct LevelReport {
     /// cancelled. False in reports written before it was recorded.
     #[serde(default)]
     pub deadline_hit: bool,
+    /// The most calls in flight at once in this level's run: below `max_concurrency`,
+    /// the limit never bound, and every level from here up runs the same schedule.
+    /// Absent in reports written before it was recorded.
+    #[serde(default)]
+    pub max_in_flight: Option<usize>,
     /// Median end-to-end latency (queue wait + service), from readiness or arrival.
     pub p50_s: f64,
     /// 99th percentile of end-to-end latency.
@@ -205,6 +210,7 @@ impl LevelReport {
             efficiency: Some(1.0),
             binding: Some("max_concurrency".into()),
             deadline_hit: false,
+            max_in_flight: Some(max_concurrency),
             p50_s: 0.1,
             p99_s: 0.2,
             queue_p50_s: 0.0,

@@ -98,14 +98,26 @@ pub fn recommend(levels: &[LevelReport], criteria: &Criteria, plan: &Plan, cores
             ),
         ),
     };
-    let above = if level.max_concurrency < top.max_concurrency {
-        format!("; above {}, {limit}", level.max_concurrency)
+    // A limit that never bound says nothing: the same run had at most `m` calls in
+    // flight, so every level from `m` up runs the same schedule, and `m` is the plateau.
+    let unbound = level.max_in_flight.filter(|&m| m >= 1 && m < level.max_concurrency);
+    let recommended = unbound.unwrap_or(level.max_concurrency);
+    let plateau = match unbound {
+        Some(m) => format!(
+            "; at {} no more than {m} calls were ever in flight, so any level from {m} up runs the same \
+             schedule and higher levels change nothing",
+            level.max_concurrency
+        ),
+        None => String::new(),
+    };
+    let above = if recommended < top.max_concurrency {
+        format!("; above {recommended}, {limit}")
     } else {
         format!("; {limit}")
     };
     Recommendation {
-        level: Some(level.max_concurrency),
-        reason: format!("{}: {rule}{above}.", level.max_concurrency),
+        level: Some(recommended),
+        reason: format!("{recommended}: {rule}{plateau}{above}."),
     }
 }
 
@@ -113,9 +125,14 @@ pub fn recommend(levels: &[LevelReport], criteria: &Criteria, plan: &Plan, cores
 fn limiting(top: &LevelReport, plan: &Plan, cores: usize) -> String {
     let tool = |name: &str| plan.tools().iter().find(|t| t.name == name);
     let Some(term) = top.binding.as_deref() else {
+        let cut = if top.deadline_hit {
+            format!("at {} the run", top.max_concurrency)
+        } else {
+            "the baseline".to_string()
+        };
         return format!(
-            "at {} the run hit the scenario's deadline, so throughput counts the calls that succeeded within it",
-            top.max_concurrency
+            "{cut} hit the scenario's deadline, so no bound names the ceiling; throughput counts the calls that \
+             succeeded within it"
         );
     };
     match term.split_once(':') {

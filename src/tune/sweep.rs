@@ -239,6 +239,7 @@ fn measure(
         efficiency: speedup.zip(speedup_bound).map(|(s, b)| s / b),
         binding: bound.map(|b| b.binding),
         deadline_hit: run.deadline_hit,
+        max_in_flight: Some(run.max_in_flight()),
         p50_s: quantile_s(&latency, 0.5),
         p99_s: quantile_s(&latency, 0.99),
         queue_p50_s: quantile_s(&queue, 0.5),

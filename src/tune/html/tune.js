@@ -10,7 +10,9 @@
   const levels = report.levels;
   const recommended = report.recommended;
   const best = levels.reduce((a, b) => (b.throughput > a.throughput ? b : a), levels[0]);
-  const chosen = levels.find((l) => l.max_concurrency === recommended) || null;
+  // A recommendation below the level it came from: that level never had more in flight.
+  const chosen = levels.find((l) => l.max_concurrency === recommended) ||
+    levels.find((l) => l.max_in_flight === recommended && l.max_in_flight < l.max_concurrency) || null;
   const lo = levels[0].max_concurrency;
   const hi = levels[levels.length - 1].max_concurrency;
   // As the SVG chart does: a log axis once the levels span a factor of 16.
