@@ -147,4 +147,28 @@ mod tests {
         futures::future::join_all(waits).await;
         assert!(Instant::now() >= start + Duration::from_micros(199 * 7));
     }
+
+    #[test]
+    fn waiters_wake_in_the_order_of_their_deadlines() {
+        // On a current-thread runtime a task runs in the order it was woken, so the order
+        // in which the waits end is the timer thread's order of waking them.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ended = std::sync::Mutex::new(Vec::new());
+        // Far enough ahead that every wait registers before the first deadline passes.
+        let start = Instant::now() + Duration::from_millis(50);
+        // Deadlines interleaved against the order the waits begin, some equal.
+        let offsets: Vec<u64> = (0..60u64).map(|i| (i * 37) % 50 * 20).collect();
+        rt.block_on(futures::future::join_all(offsets.iter().enumerate().map(|(i, &us)| {
+            let ended = &ended;
+            async move {
+                wait_until(start + Duration::from_micros(us)).await;
+                ended.lock().unwrap().push((us, i));
+            }
+        })));
+        let ended = ended.into_inner().unwrap();
+        let mut sorted = ended.clone();
+        // By deadline; equal deadlines in the order they went to sleep.
+        sorted.sort();
+        assert_eq!(ended, sorted);
+    }
 }

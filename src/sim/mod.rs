@@ -231,3 +231,64 @@ impl Tool for SimTool {
         self.attempt(ctx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::{CallStatus, Executor, ExecutorConfig};
+    use crate::plan::{PlanBuilder, ToolSpec};
+
+    #[test]
+    fn a_timed_out_cpu_call_frees_its_core_at_its_timeout_and_held_it_until_then() {
+        // One core: `long` needs 10 s of CPU and times out after 1 s; `short`, arriving
+        // at 0.5 s, needs 100 ms and waits for the core until then.
+        let mut b = PlanBuilder::new();
+        let (long, short) = (b.tool(ToolSpec::cpu("long")), b.tool(ToolSpec::cpu("short")));
+        b.call("long", long);
+        let later = b.call("short", short);
+        b.arrives_at(later, Duration::from_millis(500));
+        let plan = b.build().unwrap();
+        let models = vec![
+            ToolModel::constant(Duration::from_secs(10)),
+            ToolModel::constant(Duration::from_millis(100)),
+        ];
+        let clock = Clock::simulated();
+        let rt = crate::clock::virtual_runtime().unwrap();
+        let tool = SimTool::new(&plan, models, 1, clock.clone(), NonZeroUsize::MIN).unwrap();
+        let config = ExecutorConfig {
+            attempt_timeout: Some(Duration::from_secs(1)),
+            ..ExecutorConfig::with_max_concurrency(2)
+        };
+        let run = rt.block_on(Executor::new(config).run(&plan, &tool, &clock));
+        assert_eq!(run.calls[0].status, CallStatus::Timeout);
+        assert_eq!(run.calls[0].end, Duration::from_secs(1));
+        // `short` started at 0.5 s (two slots) and held the core from 1 s to 1.1 s.
+        assert_eq!(run.calls[1].status, CallStatus::Ok);
+        assert_eq!(run.calls[1].end, Duration::from_millis(1100));
+        assert_eq!(tool.core_time(), [Duration::from_secs(1), Duration::from_millis(100)]);
+    }
+
+    #[test]
+    fn hangs_and_io_hold_no_core() {
+        let mut b = PlanBuilder::new();
+        let (cpu, io) = (b.tool(ToolSpec::cpu("cpu")), b.tool(ToolSpec::io("io")));
+        b.call("hang", cpu);
+        b.call("wait", io);
+        let plan = b.build().unwrap();
+        let hang = ToolModel {
+            latency: Latency::constant(Duration::from_millis(10)),
+            failure: FailureModel::new(0.0, 1.0).unwrap(),
+        };
+        let models = vec![hang, ToolModel::constant(Duration::from_millis(10))];
+        let clock = Clock::simulated();
+        let rt = crate::clock::virtual_runtime().unwrap();
+        let tool = SimTool::new(&plan, models, 1, clock.clone(), NonZeroUsize::MIN).unwrap();
+        let config = ExecutorConfig {
+            attempt_timeout: Some(Duration::from_millis(500)),
+            ..ExecutorConfig::with_max_concurrency(2)
+        };
+        let run = rt.block_on(Executor::new(config).run(&plan, &tool, &clock));
+        assert_eq!(run.calls[0].status, CallStatus::Timeout);
+        assert_eq!(tool.core_time(), [Duration::ZERO, Duration::ZERO]);
+    }
+}
