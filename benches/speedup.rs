@@ -18,12 +18,13 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, SamplingMode};
+use parabench::bench::markdown::Markdown;
+use parabench::bench::regression::criterion_mean;
+use parabench::bench::summary::{BenchTimes, SpeedupSummary, SummaryRow};
+use parabench::clock::ClockKind;
 use parabench::executor::Schedule;
-use parabench::harness::{self, ClockKind, Modes, RunRequest};
+use parabench::harness::{self, Modes, RunRequest};
 use parabench::report::Render;
-use parabench::report::markdown::Markdown;
-use parabench::report::regression::criterion_mean;
-use parabench::report::speedup_summary::{BenchTimes, SpeedupSummary, SummaryRow};
 use parabench::scenario::{self, Scenario};
 
 fn main() -> ExitCode {

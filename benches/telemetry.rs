@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use parabench::clock::Clock;
+use parabench::clock::ClockKind;
+use parabench::executor::RunMode;
 use parabench::executor::{CallContext, Executor, ExecutorConfig, Observer, Tool, ToolError};
-use parabench::harness::ClockKind;
 use parabench::plan::{Plan, PlanBuilder, ToolSpec};
-use parabench::report::RunMode;
 use parabench::telemetry::{OtlpConfig, ScenarioInfo, Telemetry};
 
 /// Calls per iteration.

@@ -17,8 +17,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use parabench::clock::{Clock, virtual_runtime};
+use parabench::executor::RunMode;
 use parabench::executor::{CallStatus, Executor, ExecutorConfig};
-use parabench::report::{RunMode, RunReport};
+use parabench::report::RunReport;
 use parabench::sim::{Latency, SimTool, ToolModel};
 use parabench::workload;
 

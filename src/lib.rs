@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod compare;
@@ -34,4 +35,5 @@ pub mod sim;
 pub mod stats;
 pub mod telemetry;
 pub mod tune;
+pub mod units;
 pub mod workload;

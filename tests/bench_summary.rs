@@ -4,8 +4,9 @@
 
 mod common;
 
-use parabench::harness::{self, ClockKind, RunRequest};
-use parabench::report::speedup_summary::{BenchTimes, SpeedupSummary, SummaryRow};
+use parabench::bench::summary::{BenchTimes, SpeedupSummary, SummaryRow};
+use parabench::clock::ClockKind;
+use parabench::harness::{self, RunRequest};
 
 /// The summary the bench writes, without criterion's timings: every scenario found in
 /// `scenarios/`, run in virtual time.

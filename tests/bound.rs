@@ -9,7 +9,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use parabench::harness::{self, ClockKind, RunRequest};
+use parabench::clock::ClockKind;
+use parabench::harness::{self, RunRequest};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]

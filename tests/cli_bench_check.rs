@@ -3,8 +3,9 @@
 mod common;
 
 use common::{parabench, temp_dir, text, write};
-use parabench::harness::{self, ClockKind, RunRequest};
-use parabench::report::speedup_summary::{SpeedupSummary, SummaryRow};
+use parabench::bench::summary::{SpeedupSummary, SummaryRow};
+use parabench::clock::ClockKind;
+use parabench::harness::{self, RunRequest};
 
 /// The summary row of a shipped scenario, run in virtual time.
 fn row(name: &str) -> SummaryRow {

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use common::{parabench, temp_dir, text, write};
-use parabench::harness::ClockKind;
+use parabench::clock::ClockKind;
 use parabench::tune::{self, Criteria, TuneRequest};
 
 /// A sweep of `levels` in virtual time with the default criteria.

@@ -1116,16 +1116,20 @@ fn bind_mounts(compose: &Value, service: &str) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// The rows of the ports table in the README's "Dashboards" section, as (service, port).
+/// The rows of the ports table in the "Dashboards" section of docs/telemetry.md, as
+/// (service, port).
 fn readme_ports() -> BTreeSet<(String, u16)> {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::root().join("docs/telemetry.md")).unwrap();
     let section: Vec<&str> = readme
         .lines()
         .skip_while(|l| !l.starts_with("## Dashboards"))
         .skip(1)
         .take_while(|l| !l.starts_with("## "))
         .collect();
-    assert!(!section.is_empty(), "README.md has no \"## Dashboards\" section");
+    assert!(
+        !section.is_empty(),
+        "docs/telemetry.md has no \"## Dashboards\" section"
+    );
     let cells = |line: &str| -> Vec<String> {
         line.trim()
             .trim_matches('|')
@@ -1956,7 +1960,7 @@ fn published_ports_are_the_readmes_and_on_loopback_only() {
     assert_eq!(
         in_compose,
         readme_ports(),
-        "compose.yaml's published ports against README.md's table"
+        "compose.yaml's published ports against docs/telemetry.md's table"
     );
 }
 

@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use parabench::harness::{self, ClockKind, Modes, RunRequest};
+use parabench::clock::ClockKind;
+use parabench::harness::{self, Modes, RunRequest};
 use parabench::report::Report;
 use parabench::scenario;
 

@@ -5,7 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use parabench::harness::{self, ClockKind, Modes, RunRequest};
+use parabench::clock::ClockKind;
+use parabench::harness::{self, Modes, RunRequest};
 use parabench::report::RunReport;
 
 /// Poisson arrivals at `rate` for `secs` to one tool of `service` latency, `c` in flight.

@@ -3,7 +3,8 @@
 
 mod common;
 
-use parabench::harness::{self, ClockKind, RunRequest};
+use parabench::clock::ClockKind;
+use parabench::harness::{self, RunRequest};
 use parabench::report::json::Json;
 use parabench::report::model::AttemptOutcome;
 use parabench::report::{Render, Report};

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{EXIT_EXPECTATION, EXIT_INPUT};
-use crate::report::regression::{self, Regression};
-use crate::report::speedup_summary::SpeedupSummary;
+use crate::bench::regression::{self, Regression};
+use crate::bench::summary::SpeedupSummary;
 
 /// Arguments of `parabench bench-check`.
 #[derive(Debug, Args)]
@@ -92,17 +92,10 @@ pub(super) fn run(args: &BenchCheckArgs) -> u8 {
             found.regressions.len(),
             args.max_regression
         );
-        regressions.extend(found.regressions);
-        for scenario in found.missing {
-            if args.allow_missing {
+        regressions.extend(found.failures(args.allow_missing));
+        if args.allow_missing {
+            for scenario in &found.missing {
                 println!("not compared: {scenario} is in the baseline only (--allow-missing)");
-            } else {
-                regressions.push(Regression {
-                    subject: scenario,
-                    detail: "in the baseline but missing from the current summary (pass --allow-missing for a \
-                             filtered bench run)"
-                        .to_string(),
-                });
             }
         }
     }

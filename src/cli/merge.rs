@@ -7,8 +7,9 @@ use comfy_table::{CellAlignment, Table};
 
 use super::EXIT_INPUT;
 use super::output::Output;
-use crate::report::terminal::{STYLE, fmt_duration};
-use crate::telemetry::hlog::MergedLog;
+use crate::report::hlog::MergedLog;
+use crate::report::terminal::STYLE;
+use crate::units::fmt_duration;
 
 pub(super) fn run(logs: &[PathBuf], out: Option<&Path>) -> u8 {
     let pending = match out.map(Output::prepare).transpose() {

@@ -16,7 +16,7 @@ mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 pub use bench_check::BenchCheckArgs;
 pub use compare::CompareArgs;
@@ -75,30 +75,6 @@ pub enum Command {
     },
     /// Compare bench results with a baseline; exit 2 on a regression (for CI).
     BenchCheck(BenchCheckArgs),
-}
-
-/// `--mode`: which runs to make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
-pub enum ModeArg {
-    /// Sequential, then parallel: gives the speedup.
-    #[default]
-    Compare,
-    /// Only the sequential baseline.
-    Sequential,
-    /// Only the parallel run (sliding window).
-    Parallel,
-    /// Only fixed batches.
-    Batch,
-}
-
-/// `--clock`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
-pub enum ClockArg {
-    /// Wall time.
-    #[default]
-    Real,
-    /// Simulated time: deterministic and fast.
-    Virtual,
 }
 
 /// Runs a parsed command line and returns the process's exit code.

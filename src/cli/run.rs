@@ -10,17 +10,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::interrupt::Interrupt;
 use super::output::{self, Output};
 use super::report::write_html;
-use super::{ClockArg, EXIT_EXPECTATION, EXIT_INPUT, ModeArg, diagnostic};
+use super::{EXIT_EXPECTATION, EXIT_INPUT, diagnostic};
+use crate::clock::ClockKind;
+use crate::executor::RunMode;
 use crate::executor::{CallOutcome, Observer};
-use crate::harness::{self, ClockKind, Modes, Repeat, RunRequest};
+use crate::harness::{self, Modes, Repeat, RunRequest};
 use crate::plan::CallIdx;
+use crate::report::hlog;
 use crate::report::json::Json;
 use crate::report::model::CallRecords;
 use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
-use crate::report::{Render, Report, RunMode};
+use crate::report::{Render, Report};
 use crate::scenario::{self, Scenario, ScenarioError};
-use crate::telemetry::{OtlpConfig, ScenarioInfo, Telemetry, hlog};
+use crate::telemetry::{OtlpConfig, ScenarioInfo, Telemetry};
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Level;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -37,13 +40,13 @@ pub struct RunArgs {
     pub scenario: Option<PathBuf>,
     /// Which runs to make.
     #[arg(long, value_enum, default_value_t)]
-    pub mode: ModeArg,
+    pub mode: Modes,
     /// Overrides the scenario's max_concurrency.
     #[arg(long)]
     pub max_concurrency: Option<NonZeroUsize>,
     /// Real (wall) time, or simulated time.
     #[arg(long, value_enum, default_value_t)]
-    pub clock: ClockArg,
+    pub clock: ClockKind,
     /// Overrides the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -89,17 +92,9 @@ impl RunArgs {
     /// The flags as one typed request, before any work.
     fn request(&self) -> RunRequest {
         RunRequest {
-            modes: match self.mode {
-                ModeArg::Compare => Modes::Compare,
-                ModeArg::Sequential => Modes::Sequential,
-                ModeArg::Parallel => Modes::Parallel,
-                ModeArg::Batch => Modes::Batch,
-            },
+            modes: self.mode,
             max_concurrency: self.max_concurrency,
-            clock: match self.clock {
-                ClockArg::Real => ClockKind::Real,
-                ClockArg::Virtual => ClockKind::Virtual,
-            },
+            clock: self.clock,
             seed: self.seed,
             call_records: if self.no_calls {
                 CallRecords::Omit
@@ -241,7 +236,7 @@ fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunReques
 
 /// Flushes the export within its timeout and says, in one line, how it went.
 fn finish_telemetry(telemetry: Telemetry, report: Option<&Report>) {
-    let summary = telemetry.finish(report);
+    let summary = telemetry.finish(report.map(Report::scenario_figures).as_ref());
     match summary.warning() {
         Some(warning) => eprintln!("warning: {warning}"),
         None => eprintln!(

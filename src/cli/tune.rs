@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::interrupt::Interrupt;
 use super::output::{self, Output};
-use super::{ClockArg, EXIT_INPUT, diagnostic};
-use crate::harness::ClockKind;
+use super::{EXIT_INPUT, diagnostic};
+use crate::clock::ClockKind;
 use crate::scenario::{self, Scenario};
 use crate::tune::recommend::DEFAULT_TARGET_SHARE;
 use crate::tune::{self, Criteria, Levels, Progress, Rates, TuneReport, TuneRequest, chart, terminal};
@@ -30,7 +30,7 @@ pub struct TuneArgs {
     pub levels: Option<Levels>,
     /// Real (wall) time, or simulated time.
     #[arg(long, value_enum, default_value_t)]
-    pub clock: ClockArg,
+    pub clock: ClockKind,
     /// Overrides the scenario's seed (every level uses the same one).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -112,10 +112,7 @@ impl TuneArgs {
         };
         Ok(TuneRequest {
             levels,
-            clock: match self.clock {
-                ClockArg::Real => ClockKind::Real,
-                ClockArg::Virtual => ClockKind::Virtual,
-            },
+            clock: self.clock,
             seed: self.seed,
             criteria: Criteria {
                 target_share: self.target_share,

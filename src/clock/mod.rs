@@ -18,11 +18,73 @@ mod virtual_time;
 
 use std::cmp::Ordering;
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::task::Waker;
 use std::time::Duration;
 
 pub use real::RealClock;
 pub use virtual_time::{VirtualClock, virtual_runtime};
+
+/// Which clock runs are on: the choice, made once, from which the clock, the runtime
+/// and the cores of every run follow (see [`ClockKind::cores`], [`ClockKind::runtime`]
+/// and [`ClockKind::clock`]), so no two places decide them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ClockKind {
+    /// Wall time: tools really wait and really compute.
+    #[default]
+    Real,
+    /// Simulated time: deterministic, and as fast as the events can be processed.
+    Virtual,
+}
+
+impl ClockKind {
+    /// `real` or `virtual`, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::Real => "real",
+            ClockKind::Virtual => "virtual",
+        }
+    }
+
+    /// The cores CPU-bound work gets: on the virtual clock `modelled` (a scenario's
+    /// `cpu_cores`) or else the machine's; on the real clock always the machine's.
+    pub fn cores(self, modelled: Option<NonZeroUsize>) -> NonZeroUsize {
+        match self {
+            ClockKind::Virtual => modelled.unwrap_or_else(machine_cores),
+            ClockKind::Real => machine_cores(),
+        }
+    }
+
+    /// A runtime for runs on this clock: a paused current-thread runtime for virtual
+    /// time ([`virtual_runtime`]), a multi-threaded one with a worker per core for real
+    /// time.
+    ///
+    /// # Errors
+    ///
+    /// When the runtime cannot start.
+    pub fn runtime(self, cores: NonZeroUsize) -> std::io::Result<tokio::runtime::Runtime> {
+        match self {
+            ClockKind::Virtual => virtual_runtime(),
+            ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cores.get())
+                .enable_all()
+                .build(),
+        }
+    }
+
+    /// A fresh clock of this kind, its origin now (or at zero).
+    pub fn clock(self) -> Clock {
+        match self {
+            ClockKind::Virtual => Clock::simulated(),
+            ClockKind::Real => Clock::real(),
+        }
+    }
+}
+
+/// The cores of this machine.
+pub fn machine_cores() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
 
 /// An attempt ran past its timeout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

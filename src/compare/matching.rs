@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::model::{COMPARE_SCHEMA_VERSION, Comparison, FigureChange, RunLimit, Side};
 use super::noise::{change_pct, judge, method, verdict};
 use super::{CompareError, Threshold};
+use crate::executor::RunMode;
 use crate::report::Report;
-use crate::report::model::{FigureKey, RunMode};
-use crate::report::summary::values_by_figure;
+use crate::report::model::FigureKey;
+use crate::report::repetitions::values_by_figure;
 use crate::stats::Spread;
 
 /// A report and the file it came from.
@@ -127,8 +128,9 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::clock::ClockKind;
     use crate::compare::Verdict;
-    use crate::harness::{self, ClockKind, RunRequest};
+    use crate::harness::{self, RunRequest};
 
     /// A virtual-time report of 6 calls of `api` (100 ms) and, when `with_db`, 2 of `db`.
     fn report(name: &str, limit: usize, with_db: bool) -> Report {

@@ -10,7 +10,8 @@
 //!
 //! ```
 //! use parabench::compare::{Labeled, Threshold, compare};
-//! # use parabench::harness::{self, ClockKind, RunRequest};
+//! # use parabench::harness::{self, RunRequest};
+//! use parabench::clock::ClockKind;
 //! # use std::num::NonZeroUsize;
 //! # let scenario = parabench::scenario::load("scenarios/independent_io.toml".as_ref()).unwrap();
 //! let run = |limit| {

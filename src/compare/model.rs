@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::model::{Better, FigureKey, RunMode};
+use crate::executor::RunMode;
+use crate::report::model::{Better, FigureKey};
 
 /// The version of the comparison format this build writes.
 pub const COMPARE_SCHEMA_VERSION: u32 = 1;

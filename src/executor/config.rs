@@ -3,6 +3,8 @@
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// The default global limit on calls in flight.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 5;
 
@@ -221,6 +223,30 @@ impl Default for ExecutorConfig {
             retry: RetryPolicy::NONE,
             on_dependency_failure: OnDependencyFailure::Skip,
             seed: 0,
+        }
+    }
+}
+
+/// Which kind of run an [`ExecutorConfig`] makes in a comparison, as reports and
+/// telemetry label it: the sequential baseline, a sliding window, or fixed batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// One call at a time: the baseline.
+    Sequential,
+    /// A sliding window of `max_concurrency` calls.
+    Parallel,
+    /// Fixed batches, each waiting for its slowest call.
+    Batch,
+}
+
+impl RunMode {
+    /// The mode as it appears in reports and telemetry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Sequential => "sequential",
+            RunMode::Parallel => "parallel",
+            RunMode::Batch => "batch",
         }
     }
 }

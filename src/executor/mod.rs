@@ -54,7 +54,9 @@ use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Concurrency, ExecutorConfig, Jitter, OnDependencyFailure, RetryError, RetryPolicy, Schedule};
+pub use config::{
+    Concurrency, ExecutorConfig, Jitter, OnDependencyFailure, RetryError, RetryPolicy, RunMode, Schedule,
+};
 pub use observe::{AttemptEnd, NoopObserver, Observer, StatusCounter};
 pub use outcome::{CallOutcome, CallStatus, RunOutcome};
 pub use tool::{BoxError, CallContext, Tool, ToolError};

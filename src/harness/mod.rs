@@ -4,45 +4,28 @@
 //! This is the library form of `parabench run`; benches and `tune` use it too.
 
 mod attempt_log;
+mod runner;
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use attempt_log::AttemptLog;
+pub(crate) use runner::Runner;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::{Clock, virtual_runtime};
-use crate::executor::{Executor, ExecutorConfig, Observer, Schedule};
+use crate::clock::ClockKind;
+use crate::executor::RunMode;
+use crate::executor::{ExecutorConfig, Observer, Schedule};
 use crate::report::expect::{self, Measured};
-use crate::report::model::{CallRecords, DeadlineComparison, Repetition, Report, RunMode, RunReport, SCHEMA_VERSION};
+use crate::report::model::{CallRecords, DeadlineComparison, Repetition, Report, RunReport, SCHEMA_VERSION};
+use crate::report::repetitions::summarize;
 use crate::report::speedup::{SpeedupBound, Work, ratio};
-use crate::report::summary::summarize;
 use crate::scenario::{ArrivalsError, Scenario};
 use crate::seed::repetition_seed;
-use crate::sim::{SimError, SimTool};
+use crate::sim::SimError;
 
-/// Which clock runs the scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ClockKind {
-    /// Wall time: tools really wait and really compute.
-    #[default]
-    Real,
-    /// Simulated time: deterministic, and as fast as the events can be processed.
-    Virtual,
-}
-
-impl ClockKind {
-    /// `real` or `virtual`, as in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClockKind::Real => "real",
-            ClockKind::Virtual => "virtual",
-        }
-    }
-}
-
-/// Which runs to make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Which runs to make (`run --mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Modes {
     /// Sequential, then the scenario's parallel mode: gives the speedup.
     #[default]
@@ -115,11 +98,6 @@ pub enum HarnessError {
     Arrivals(#[from] ArrivalsError),
 }
 
-/// The cores of this machine.
-pub fn machine_cores() -> NonZeroUsize {
-    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
-}
-
 /// Runs `scenario` as `request` says and builds the report.
 ///
 /// # Errors
@@ -154,18 +132,7 @@ pub fn run_observed<B: Observer>(
         Modes::Sequential => vec![(RunMode::Sequential, parallel.sequential())],
         Modes::Parallel | Modes::Batch => vec![(parallel_mode, parallel.clone())],
     };
-    let cores = match request.clock {
-        ClockKind::Virtual => scenario.cpu_cores.unwrap_or_else(machine_cores),
-        ClockKind::Real => machine_cores(),
-    };
-    let runtime = match request.clock {
-        ClockKind::Virtual => virtual_runtime()?,
-        ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores.get())
-            .enable_all()
-            .build()?,
-    };
-
+    let runner = Runner::new(scenario, request.clock, seed, request.interrupt.clone())?;
     let compare = request.modes == Modes::Compare;
     // Each run's outcomes are dropped once summarised, so a run of a million calls holds
     // one run's outcomes at a time: the bound keeps only the work each call did, and the
@@ -180,19 +147,10 @@ pub fn run_observed<B: Observer>(
             partial = true;
             break;
         }
-        let clock = match request.clock {
-            ClockKind::Virtual => Clock::simulated(),
-            ClockKind::Real => Clock::real(),
-        };
-        let tool = SimTool::new(&scenario.plan, scenario.models.clone(), seed, clock.clone(), cores)?;
         let keep_calls = request.call_records == CallRecords::Keep;
         let log = keep_calls.then(|| AttemptLog::new(scenario.plan.calls().len()));
         let mut obs = (log, observer(mode));
-        let mut executor = Executor::new(config);
-        if let Some(token) = &request.interrupt {
-            executor = executor.stop_on(token.clone());
-        }
-        let outcome = runtime.block_on(executor.run_observed(&scenario.plan, &tool, &clock, &mut obs));
+        let (outcome, work) = runner.run(scenario, config, &mut obs)?;
         let report = RunReport::build(&scenario.plan, mode, &outcome, request.call_records);
         reports.push(match obs.0 {
             Some(log) => report.with_attempt_spans(log.into_spans()),
@@ -200,7 +158,7 @@ pub fn run_observed<B: Observer>(
         });
         partial |= outcome.interrupted;
         if compare {
-            works.push(Work::of(&outcome, tool.core_time()));
+            works.push(work);
         }
         walls.push((mode, outcome.wall));
     }
@@ -216,7 +174,7 @@ pub fn run_observed<B: Observer>(
         _ if partial || cut_by_deadline => (None, None),
         ([(RunMode::Sequential, seq), (_, par)], [seq_work, par_work]) => {
             let work = seq_work.common(par_work);
-            let bound = SpeedupBound::new(&scenario.plan, &work, effective_limit(&parallel), cores.get());
+            let bound = SpeedupBound::new(&scenario.plan, &work, effective_limit(&parallel), runner.cores().get());
             (Some(ratio(*seq, *par)), Some((bound.speedup_bound(*seq), bound)))
         }
         _ => (None, None),

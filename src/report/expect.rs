@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::model::{ExpectationResult, RunReport};
-use super::terminal::fmt_duration;
 use crate::scenario::Expectations;
+use crate::units::fmt_duration;
 
 /// What the expectations are checked against.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +87,8 @@ pub fn not_measured_all(expect: &Expectations, why: &str) -> Vec<ExpectationResu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{Percentiles, RunMode};
+    use crate::executor::RunMode;
+    use crate::report::model::Percentiles;
 
     fn run(success_rate: f64, p99_s: f64) -> RunReport {
         RunReport {

@@ -188,7 +188,8 @@ fn escape_html(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::executor::CallStatus;
-    use crate::report::model::{CallReport, Percentiles, RunMode};
+    use crate::executor::RunMode;
+    use crate::report::model::{CallReport, Percentiles};
 
     fn call(id: &str, deps: &[&str], start_s: f64, end_s: f64) -> CallReport {
         CallReport {

@@ -7,28 +7,21 @@ use serde_json::error::Category;
 
 use super::Render;
 use super::model::{Report, SCHEMA_VERSION};
-use super::speedup_summary::SpeedupSummary;
 
-/// Renders a [`Report`] or a [`SpeedupSummary`] as pretty-printed JSON.
+/// Renders a [`Report`] (or any other serializable document, such as the speedup
+/// summary of the benches) as pretty-printed JSON, ending in a newline.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Json;
 
-impl Render for Json {
-    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, report)?;
+impl<T: serde::Serialize + ?Sized> Render<T> for Json {
+    fn render(&self, document: &T, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, document)?;
         writeln!(out)
     }
 }
 
 /// What a reader of a report expects, for error messages.
 const EXPECTED: &str = "expected a parabench run report (JSON as written by `parabench run --json`)";
-
-impl Render<SpeedupSummary> for Json {
-    fn render(&self, summary: &SpeedupSummary, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, summary)?;
-        writeln!(out)
-    }
-}
 
 /// Why a JSON report could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 use super::Render;
 use super::model::{DeadlineComparison, Figure, Report, RunReport, Summary};
 use super::speedup::BOUND_TOLERANCE;
+use crate::units::{fmt_duration, fmt_secs};
 
 /// Renders a [`Report`] as text tables.
 #[derive(Clone, Copy, Debug, Default)]
@@ -218,27 +219,6 @@ fn runs_table(report: &Report) -> Table {
     table
 }
 
-/// Four significant figures at most, in the unit that keeps the number short.
-pub fn fmt_secs(secs: f64) -> String {
-    fmt_duration(Duration::try_from_secs_f64(secs).unwrap_or_default())
-}
-
-/// A duration in µs, ms, s or minutes, short enough for a table cell.
-pub fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s == 0.0 {
-        "0".to_string()
-    } else if s < 1e-3 {
-        format!("{:.0}µs", s * 1e6)
-    } else if s < 1.0 {
-        format!("{:.1}ms", s * 1e3)
-    } else if s < 60.0 {
-        format!("{s:.3}s")
-    } else {
-        format!("{}m{:02.0}s", (s / 60.0).floor(), s % 60.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +274,8 @@ mod tests {
 
     #[test]
     fn repetitions_add_a_summary_of_medians_and_intervals() {
-        use crate::report::model::{FigureKey, FigureSummary, RunMode};
+        use crate::executor::RunMode;
+        use crate::report::model::{FigureKey, FigureSummary};
         let mut r = report(5.0, 5.0);
         assert!(!rendered(&r).contains("repetitions"), "a single run has no summary");
         let figure = |mode, figure, median, ci: [f64; 2]| FigureSummary {

@@ -98,7 +98,7 @@ pub(crate) struct ExecutorTable {
     #[serde(default)]
     pub(crate) on_dependency_failure: DependencyFailure,
     /// Default "window".
-    pub(crate) mode: Option<Spanned<Mode>>,
+    pub(crate) mode: Option<Spanned<ModeName>>,
     /// Required with mode = "batch", refused otherwise.
     pub(crate) batch_size: Option<Spanned<i64>>,
     /// Default: one attempt, no retries.
@@ -161,7 +161,7 @@ pub(crate) enum DependencyFailure {
 /// `mode`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Mode {
+pub(crate) enum ModeName {
     /// A sliding window.
     #[default]
     Window,

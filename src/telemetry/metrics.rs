@@ -13,9 +13,9 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter};
 
+use crate::executor::RunMode;
 use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer};
 use crate::plan::{CallIdx, Plan};
-use crate::report::RunMode;
 
 /// Bucket boundaries of the latency histograms, in seconds.
 pub const LATENCY_BUCKETS_S: [f64; 20] = [

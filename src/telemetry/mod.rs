@@ -1,13 +1,10 @@
-//! What a run leaves behind to look at: HDR latency histograms and interval logs locally,
-//! and spans and metrics over OTLP when a collector is configured.
+//! Spans and metrics of a run over OTLP, when a collector is configured.
 //!
 //! Export hangs off the executor's [`Observer`](crate::executor::Observer) hooks: with
 //! telemetry off the run's observer is `None` and costs one branch per hook.
 
 pub mod config;
 pub mod export;
-pub mod histogram;
-pub mod hlog;
 pub mod metrics;
 pub mod spans;
 
@@ -21,13 +18,12 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 pub use config::{ConfigError, OtlpConfig, Protocol};
 pub use export::{ExportError, ExportSummary, Pipeline, ResourceInfo};
-pub use histogram::{LatencyHistogram, ToolHistograms};
 pub use metrics::{Instruments, MetricsObserver};
 pub use spans::SpanObserver;
 
-use crate::harness::ClockKind;
+use crate::clock::ClockKind;
+use crate::executor::RunMode;
 use crate::plan::Plan;
-use crate::report::{Report, RunMode};
 use spans::Timeline;
 
 /// The observer that exports one run: its spans, then its metrics.
@@ -44,6 +40,21 @@ pub struct Telemetry {
     timeline: Timeline,
     spans_created: Arc<AtomicU64>,
     scenario: String,
+}
+
+/// What a finished scenario measured: the figures its span and the speedup gauge carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ScenarioFigures {
+    /// Sequential wall / parallel wall, when both ran and compare.
+    pub speedup: Option<f64>,
+    /// The work–span bound on the speedup.
+    pub speedup_bound: Option<f64>,
+    /// speedup / speedup_bound.
+    pub efficiency: Option<f64>,
+    /// The mode the speedup measured (parallel or batch).
+    pub compared: Option<RunMode>,
+    /// Whether the work was cut short (a signal): the trace then says so.
+    pub partial: bool,
 }
 
 /// What the scenario span records about the run.
@@ -132,27 +143,27 @@ impl Telemetry {
         self.pipeline.tracer_provider()
     }
 
-    /// Ends the scenario span with the report's figures, then flushes everything within
-    /// the configured shutdown timeout.
-    pub fn finish(self, report: Option<&Report>) -> ExportSummary {
+    /// Ends the scenario span with what the scenario measured (`None` when it could not
+    /// run), then flushes everything within the configured shutdown timeout.
+    pub fn finish(self, figures: Option<&ScenarioFigures>) -> ExportSummary {
         let span = self.scenario_cx.span();
-        if let Some(report) = report {
-            let figures = [
-                ("parabench.speedup", report.speedup),
-                ("parabench.speedup_bound", report.speedup_bound),
-                ("parabench.efficiency", report.efficiency),
+        if let Some(figures) = figures {
+            let values = [
+                ("parabench.speedup", figures.speedup),
+                ("parabench.speedup_bound", figures.speedup_bound),
+                ("parabench.efficiency", figures.efficiency),
             ];
-            for (key, value) in figures {
+            for (key, value) in values {
                 if let Some(v) = value {
                     span.set_attribute(KeyValue::new(key, v));
                 }
             }
-            if let (Some(speedup), Some(parallel)) = (report.speedup, report.runs.last()) {
-                self.instruments.record_speedup(&self.scenario, parallel.mode, speedup);
+            if let (Some(speedup), Some(mode)) = (figures.speedup, figures.compared) {
+                self.instruments.record_speedup(&self.scenario, mode, speedup);
             }
         }
-        // No report (the run failed) or one cut short: a trace that looks whole must be.
-        if report.is_none_or(|r| r.partial) {
+        // No figures (the run failed) or a run cut short: a trace that looks whole must be.
+        if figures.is_none_or(|f| f.partial) {
             span.set_attribute(KeyValue::new("parabench.partial", true));
         }
         span.end_with_timestamp(self.timeline.end().max(SystemTime::now()));

@@ -20,9 +20,9 @@ use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
+use crate::executor::RunMode;
 use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer};
 use crate::plan::{CallIdx, Plan};
-use crate::report::RunMode;
 
 /// Where the next run's spans start, shared by a scenario's runs.
 #[derive(Clone, Debug)]

@@ -11,8 +11,7 @@ use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 
-use super::model::TuneReport;
-use super::rates::RateSweepReport;
+use super::model::{RateSweepReport, TuneReport};
 use super::usl::UslFit;
 
 /// Width and height of the chart, in pixels.

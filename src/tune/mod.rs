@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use std::path::Path;
-//! use parabench::harness::ClockKind;
+//! use parabench::clock::ClockKind;
 //! use parabench::tune::{self, TuneRequest};
 //!
 //! // Twelve 100 ms calls of a tool limited to 3 in flight: throughput is min(N, 3)/100 ms.
@@ -39,6 +39,7 @@
 //! ```
 
 pub mod chart;
+mod error;
 pub mod html;
 pub mod levels;
 pub mod model;
@@ -48,9 +49,11 @@ pub mod sweep;
 pub mod terminal;
 pub mod usl;
 
+pub use error::TuneError;
 pub use levels::{Levels, LevelsError};
+pub use model::RateReport;
 pub use model::{LevelReport, TUNE_SCHEMA_VERSION, TuneReport};
-pub use rates::{RateReport, Rates};
+pub use rates::Rates;
 pub use recommend::{Criteria, Recommendation};
 pub use usl::{UslError, UslFit};
 
@@ -58,7 +61,7 @@ use std::num::NonZeroUsize;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::{ClockKind, HarnessError};
+use crate::clock::ClockKind;
 use crate::scenario::{ArrivalsError, Scenario};
 use model::{ArrivalsReport, CriteriaReport, UslReport};
 use sweep::{RunSettings, SweepPlan};
@@ -89,26 +92,6 @@ pub enum Progress<'a> {
     Level(&'a LevelReport),
     /// An arrival rate of the rate sweep.
     Rate(&'a RateReport),
-}
-
-/// Why a tune could not run at all.
-#[derive(Debug, thiserror::Error)]
-pub enum TuneError {
-    /// The runtime or the simulated tools could not start.
-    #[error(transparent)]
-    Harness(#[from] HarnessError),
-    /// `rates` was given for a scenario without `[arrivals]`, or a rate brings too many calls.
-    #[error(transparent)]
-    Arrivals(#[from] ArrivalsError),
-}
-
-impl From<rates::RateSweepError> for TuneError {
-    fn from(e: rates::RateSweepError) -> Self {
-        match e {
-            rates::RateSweepError::Arrivals(e) => TuneError::Arrivals(e),
-            rates::RateSweepError::Harness(e) => TuneError::Harness(e),
-        }
-    }
 }
 
 /// Sweeps `scenario` as `request` says, calling `progress` after each level (and each

@@ -5,8 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rates::RateSweepReport;
-
 /// The version of the tune format this build writes.
 pub const TUNE_SCHEMA_VERSION: u32 = 1;
 
@@ -115,6 +113,46 @@ pub struct LevelReport {
     pub error_rate: f64,
     /// Attempts beyond the first.
     pub retries: u64,
+}
+
+/// One arrival rate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RateReport {
+    /// Offered load, calls per second.
+    pub rate_per_s: f64,
+    /// Calls that arrived.
+    pub calls: usize,
+    /// From the start of the run to the end of its last call.
+    pub wall_s: f64,
+    /// Successful calls per second of wall time.
+    pub throughput: f64,
+    /// Median end-to-end latency, from each call's intended arrival.
+    pub p50_s: f64,
+    /// 99th percentile of end-to-end latency.
+    pub p99_s: f64,
+    /// Mean queue wait.
+    pub queue_mean_s: f64,
+    /// 99th percentile of queue wait.
+    pub queue_p99_s: f64,
+    /// Calls that did not succeed.
+    pub errors: usize,
+    /// Whether throughput kept within the target share of the offered rate and the p99
+    /// met the SLO (when given).
+    pub keeps_up: bool,
+}
+
+/// A sweep over arrival rates at one concurrency level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RateSweepReport {
+    /// The `max_concurrency` every rate ran at.
+    pub max_concurrency: usize,
+    /// One per rate, increasing.
+    pub rates: Vec<RateReport>,
+    /// The highest rate below the first one that does not keep up; `null` if even the
+    /// lowest does not.
+    pub max_sustainable_rate_per_s: Option<f64>,
+    /// Where the system saturates, in a sentence.
+    pub reason: String,
 }
 
 /// The Universal Scalability Law fitted to the throughputs.

@@ -10,13 +10,12 @@ use std::num::NonZeroUsize;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use super::error::TuneError;
+use super::model::{RateReport, RateSweepReport};
 use super::recommend::Criteria;
 use super::sweep::{Latencies, RunSettings, Runner, quantile_s, throughput};
-use crate::harness::HarnessError;
-use crate::report::terminal::fmt_duration;
-use crate::scenario::{ArrivalsError, Scenario};
+use crate::scenario::Scenario;
+use crate::units::fmt_duration;
 
 /// Most rates one sweep may try.
 pub const MAX_RATES: usize = 64;
@@ -137,64 +136,13 @@ fn rate(text: &str) -> Result<f64, RatesError> {
         .ok_or_else(|| RatesError::NotARate(text.trim().to_string()))
 }
 
-/// One arrival rate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RateReport {
-    /// Offered load, calls per second.
-    pub rate_per_s: f64,
-    /// Calls that arrived.
-    pub calls: usize,
-    /// From the start of the run to the end of its last call.
-    pub wall_s: f64,
-    /// Successful calls per second of wall time.
-    pub throughput: f64,
-    /// Median end-to-end latency, from each call's intended arrival.
-    pub p50_s: f64,
-    /// 99th percentile of end-to-end latency.
-    pub p99_s: f64,
-    /// Mean queue wait.
-    pub queue_mean_s: f64,
-    /// 99th percentile of queue wait.
-    pub queue_p99_s: f64,
-    /// Calls that did not succeed.
-    pub errors: usize,
-    /// Whether throughput kept within the target share of the offered rate and the p99
-    /// met the SLO (when given).
-    pub keeps_up: bool,
-}
-
-/// A sweep over arrival rates at one concurrency level.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RateSweepReport {
-    /// The `max_concurrency` every rate ran at.
-    pub max_concurrency: usize,
-    /// One per rate, increasing.
-    pub rates: Vec<RateReport>,
-    /// The highest rate below the first one that does not keep up; `null` if even the
-    /// lowest does not.
-    pub max_sustainable_rate_per_s: Option<f64>,
-    /// Where the system saturates, in a sentence.
-    pub reason: String,
-}
-
-/// Why a rate sweep could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum RateSweepError {
-    /// The scenario has no arrivals, or a rate brings too many calls.
-    #[error(transparent)]
-    Arrivals(#[from] ArrivalsError),
-    /// The runtime or the simulated tools could not start.
-    #[error(transparent)]
-    Harness(#[from] HarnessError),
-}
-
 /// Runs `scenario` at each of `rates` with `level` calls in flight, calling `progress`
 /// after each.
 ///
 /// # Errors
 ///
-/// [`RateSweepError`] when the scenario has no `[arrivals]`, a rate brings too many
-/// calls, or the runtime cannot start.
+/// [`TuneError`] when the scenario has no `[arrivals]`, a rate brings too many calls,
+/// or the runtime cannot start.
 pub fn run(
     scenario: &Scenario,
     rates: &Rates,
@@ -202,7 +150,7 @@ pub fn run(
     settings: &RunSettings,
     criteria: &Criteria,
     mut progress: impl FnMut(&RateReport),
-) -> Result<RateSweepReport, RateSweepError> {
+) -> Result<RateSweepReport, TuneError> {
     // Every rate is checked before anything runs, so a bad one is an input error rather
     // than a failure halfway through; each variant is built only when its turn comes.
     for &r in rates.get() {

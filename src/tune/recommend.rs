@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::model::LevelReport;
 use crate::plan::Plan;
-use crate::report::terminal::fmt_duration;
+use crate::units::fmt_duration;
 
 /// The default share of peak throughput a recommended level must reach.
 pub const DEFAULT_TARGET_SHARE: f64 = 0.95;

@@ -11,14 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::Levels;
 use super::model::LevelReport;
-use crate::clock::{Clock, virtual_runtime};
-use crate::executor::{CallStatus, Executor, RunOutcome, Schedule};
-use crate::harness::{ClockKind, HarnessError, machine_cores};
+use crate::clock::ClockKind;
+use crate::executor::{CallStatus, NoopObserver, RunOutcome, Schedule};
+use crate::harness::{self, HarnessError};
 use crate::report::speedup::ratio;
 use crate::report::{SpeedupBound, Work};
 use crate::scenario::Scenario;
-use crate::sim::SimTool;
-use crate::telemetry::LatencyHistogram;
+use crate::stats::LatencyHistogram;
 
 /// What to sweep, resolved from flags and the scenario.
 #[derive(Clone, Debug)]
@@ -80,30 +79,16 @@ pub fn run(
 /// Runs a scenario (or variants of it with the same tools) at one level at a time, on
 /// one runtime.
 pub(super) struct Runner {
-    runtime: tokio::runtime::Runtime,
-    clock: ClockKind,
-    seed: u64,
-    interrupt: Option<CancellationToken>,
+    inner: harness::Runner,
     pub(super) cores: NonZeroUsize,
 }
 
 impl Runner {
     pub(super) fn new(scenario: &Scenario, settings: &RunSettings) -> Result<Self, HarnessError> {
-        let RunSettings { clock, seed, .. } = *settings;
-        let cores = cores(scenario, clock);
-        let runtime = match clock {
-            ClockKind::Virtual => virtual_runtime()?,
-            ClockKind::Real => tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(cores.get())
-                .enable_all()
-                .build()?,
-        };
+        let inner = harness::Runner::new(scenario, settings.clock, settings.seed, settings.interrupt.clone())?;
         Ok(Self {
-            runtime,
-            clock,
-            seed,
-            interrupt: settings.interrupt.clone(),
-            cores,
+            cores: inner.cores(),
+            inner,
         })
     }
 
@@ -114,44 +99,21 @@ impl Runner {
         scenario: &Scenario,
         level: NonZeroUsize,
     ) -> Result<Option<(RunOutcome<()>, Work)>, HarnessError> {
-        if self.interrupt.as_ref().is_some_and(CancellationToken::is_cancelled) {
+        if self.inner.interrupted() {
             return Ok(None);
         }
-        let clock = match self.clock {
-            ClockKind::Virtual => Clock::simulated(),
-            ClockKind::Real => Clock::real(),
-        };
-        let tool = SimTool::new(
-            &scenario.plan,
-            scenario.models.clone(),
-            self.seed,
-            clock.clone(),
-            self.cores,
-        )?;
         let mut config = scenario.executor.clone();
-        config.seed = self.seed;
         config.max_concurrency = level;
         config.schedule = Schedule::Window;
-        let mut executor = Executor::new(config);
-        if let Some(token) = &self.interrupt {
-            executor = executor.stop_on(token.clone());
-        }
-        let outcome = self.runtime.block_on(executor.run(&scenario.plan, &tool, &clock));
-        if outcome.interrupted {
-            return Ok(None);
-        }
-        let work = Work::of(&outcome, tool.core_time());
-        Ok(Some((outcome, work)))
+        let (outcome, work) = self.inner.run(scenario, config, &mut NoopObserver)?;
+        Ok((!outcome.interrupted).then_some((outcome, work)))
     }
 }
 
 /// The cores CPU tools get: the scenario's under simulated time, the machine's in real
 /// time (as in `parabench run`).
 pub fn cores(scenario: &Scenario, clock: ClockKind) -> NonZeroUsize {
-    match clock {
-        ClockKind::Virtual => scenario.cpu_cores.unwrap_or_else(machine_cores),
-        ClockKind::Real => machine_cores(),
-    }
+    clock.cores(scenario.cpu_cores)
 }
 
 /// Latency and queue-wait figures of a run.

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::model::TuneReport;
-use crate::report::terminal::fmt_secs;
+use crate::units::fmt_secs;
 
 /// Rules above and below the table and under its header, as in `parabench run`.
 const STYLE: TableStyle = TableStyle::new()

@@ -1,11 +1,18 @@
-//! Statistics of repeated measurements: the median, its range, and a confidence
-//! interval that `run --repeat` reports and `compare` decides noise with.
+//! Statistics: HDR latency histograms ([`histogram`]), the source of every percentile,
+//! and, for repeated measurements, the median, its range, and a confidence interval
+//! that `run --repeat` reports and `compare` decides noise with.
+//!
+//! Below both telemetry and reports, which share the histograms.
 //!
 //! The interval is a percentile bootstrap of the median: it assumes no distribution
 //! (wall times on a shared machine are skewed, with a long tail of slow runs), works
 //! from three repetitions up, and, drawn from a generator with a fixed seed, gives the
 //! same interval for the same figures every time, so a report and a comparison of it
 //! are reproducible.
+
+pub mod histogram;
+
+pub use histogram::{LatencyHistogram, ToolHistograms};
 
 use rand::RngExt;
 use rand::SeedableRng;

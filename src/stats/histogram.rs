@@ -30,7 +30,7 @@ pub struct ToolHistograms {
 ///
 /// ```
 /// use std::time::Duration;
-/// use parabench::telemetry::LatencyHistogram;
+/// use parabench::stats::LatencyHistogram;
 ///
 /// let mut h = LatencyHistogram::new();
 /// for ms in 1..=100 {

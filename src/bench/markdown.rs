@@ -3,10 +3,10 @@
 
 use std::io::{self, Write};
 
-use super::Render;
-use super::model::RunMode;
-use super::speedup_summary::{SpeedupSummary, SummaryRow};
-use super::terminal::fmt_secs;
+use super::summary::{SpeedupSummary, SummaryRow};
+use crate::executor::RunMode;
+use crate::report::Render;
+use crate::units::fmt_secs;
 
 /// Renders a [`SpeedupSummary`] as a Markdown page.
 ///
@@ -14,8 +14,8 @@ use super::terminal::fmt_secs;
 ///
 /// ```
 /// use parabench::report::Render;
-/// use parabench::report::markdown::Markdown;
-/// use parabench::report::speedup_summary::SpeedupSummary;
+/// use parabench::bench::markdown::Markdown;
+/// use parabench::bench::summary::SpeedupSummary;
 ///
 /// let mut out = Vec::new();
 /// Markdown.render(&SpeedupSummary::new("virtual", Vec::new()), &mut out).unwrap();
@@ -119,9 +119,9 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::summary::tests::{TEN_AT_FIVE, virtual_report};
+    use crate::bench::summary::{BenchTimes, SummaryRow};
     use crate::harness::Modes;
-    use crate::report::speedup_summary::tests::{TEN_AT_FIVE, virtual_report};
-    use crate::report::speedup_summary::{BenchTimes, SummaryRow};
 
     fn render(summary: &SpeedupSummary) -> String {
         let mut out = Vec::new();

@@ -10,9 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Render;
-use super::json::Json;
-use super::model::{Report, RunMode};
+use crate::executor::RunMode;
+use crate::report::Render;
+use crate::report::Report;
+use crate::report::json::Json;
 
 /// The version of the summary format this build writes and reads.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
@@ -188,7 +189,8 @@ impl SpeedupSummary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::harness::{self, ClockKind, Modes, RunRequest};
+    use crate::clock::ClockKind;
+    use crate::harness::{self, Modes, RunRequest};
     use crate::scenario;
 
     /// A compare run of an inline scenario in virtual time.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::speedup_summary::SpeedupSummary;
-use super::terminal::fmt_secs;
+use super::summary::SpeedupSummary;
+use crate::units::fmt_secs;
 
 /// Why the comparisons could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +189,25 @@ pub struct SummaryComparison {
     pub regressions: Vec<Regression>,
 }
 
+impl SummaryComparison {
+    /// What a CI gate fails on: every regression, and every scenario of the baseline
+    /// missing from the current summary unless `allow_missing` (a bench run filtered on
+    /// purpose).
+    pub fn failures(&self, allow_missing: bool) -> Vec<Regression> {
+        let missing = self
+            .missing
+            .iter()
+            .filter(|_| !allow_missing)
+            .map(|scenario| Regression {
+                subject: scenario.clone(),
+                detail: "in the baseline but missing from the current summary (pass --allow-missing for a filtered \
+                     bench run)"
+                    .to_string(),
+            });
+        self.regressions.iter().cloned().chain(missing).collect()
+    }
+}
+
 /// Compares `current` with `baseline`, scenario by scenario: a speedup lower by more
 /// than `threshold` (relative) or no longer measured (a run now hits its deadline), a
 /// p99 higher by more than `threshold`, or expectations that held and no longer do.
@@ -242,9 +261,9 @@ pub fn compare_summaries(baseline: &SpeedupSummary, current: &SpeedupSummary, th
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::summary::SummaryRow;
+    use crate::bench::summary::tests::{TEN_AT_FIVE, virtual_report};
     use crate::harness::Modes;
-    use crate::report::speedup_summary::SummaryRow;
-    use crate::report::speedup_summary::tests::{TEN_AT_FIVE, virtual_report};
 
     fn change_file(dir: &Path, id: &str, mean: f64, lower: f64, upper: f64) {
         let bench = dir.join(id);

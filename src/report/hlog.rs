@@ -17,8 +17,8 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag};
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 
-use super::LatencyHistogram;
-use crate::report::Report;
+use super::Report;
+use crate::stats::LatencyHistogram;
 
 /// Which histogram of a tool an interval holds.
 pub const METRICS: [&str; 2] = ["service", "queue_wait"];
@@ -226,7 +226,8 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::{self, ClockKind, Modes, RunRequest};
+    use crate::clock::ClockKind;
+    use crate::harness::{self, Modes, RunRequest};
     use crate::scenario;
 
     fn report(seed: u64) -> Report {

@@ -56,7 +56,8 @@ pub fn summarize(repetitions: &[Repetition], vary_seed: bool) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{Figure, RunMode, RunReport};
+    use crate::executor::RunMode;
+    use crate::report::model::{Figure, RunReport};
 
     fn rep(index: usize, wall_s: f64) -> Repetition {
         Repetition {
