@@ -1,20 +1,24 @@
 //! parabench: an observability-first benchmarking harness for parallel tool execution.
 //!
-//! Data flows from a scenario file to a report:
+//! Data flows from a scenario file to a report, and each module uses only the ones
+//! before it (docs/architecture.md; `tests/architecture.rs` keeps it so):
 //!
-//! - [`scenario`]: the TOML model, validated with located errors, expanded into a
-//! - [`plan`]: the calls and their dependency DAG, as plain data, which the
-//! - [`executor`] runs through any [`executor::Tool`] under global and per-tool limits,
-//!   rate limits, retries, timeouts and a deadline, waiting on a [`clock`] (real, with
-//!   sub-millisecond waits, or virtual). [`sim`] provides simulated I/O and CPU tools.
-//! - [`report`]: the speedup against its work–span bound, percentiles from
-//!   [`telemetry`]'s HDR histograms, expectations, and renderings.
-//! - [`harness`] ties them together for one `parabench run`, repeated if asked, with
-//!   [`stats`] summarising the repetitions; [`compare`] tells whether a later report
-//!   regressed beyond noise; [`tune`] sweeps `max_concurrency` (and open-loop arrival
-//!   rates) to recommend a level; [`cli`] is the binary.
-//! - [`workload`] builds synthetic plans of known makespan for the benches and the
-//!   scale run.
+//! - [`plan`], [`seed`], [`units`]: the calls and their DAG as plain data, the per-call
+//!   random streams, durations in words. [`stats`]: HDR histograms and bootstrap
+//!   intervals. [`clock`]: real (sub-millisecond waits) or virtual time, and
+//!   [`clock::ClockKind`], which decides a run's runtime and cores.
+//! - [`executor`] runs a plan through any [`executor::Tool`] under global and per-tool
+//!   limits, rate limits, retries, timeouts and a deadline. [`sim`] provides simulated
+//!   I/O and CPU tools.
+//! - [`scenario`]: the TOML model, validated with located errors, expanded into a plan.
+//!   [`workload`] builds synthetic plans of known makespan for the benches.
+//! - [`telemetry`]: spans and metrics over OTLP, observing the executor.
+//! - [`report`]: the speedup against its work–span bound, percentiles, expectations,
+//!   and renderings.
+//! - [`harness`] ties them together for one `parabench run`, repeated if asked.
+//! - [`bench`] is what the benches write and CI checks; [`compare`] tells whether a
+//!   later report regressed beyond noise; [`tune`] sweeps `max_concurrency` (and
+//!   open-loop arrival rates) to recommend a level; [`cli`] is the binary.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).

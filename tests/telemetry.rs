@@ -5,6 +5,7 @@ mod common;
 #[path = "common/otlp.rs"]
 mod otlp;
 
+use parabench::telemetry::names::{self, metric};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -260,18 +261,13 @@ fn check_metrics(receiver: &Receiver, report: &Value) {
         }
     }
     check_speedup_gauge(&metrics, report);
-    let names = receiver.metric_names();
-    for name in [
-        "parabench.tool.duration",
-        "parabench.tool.queue_wait",
-        "parabench.tool.calls",
-        "parabench.tool.retries",
-        "parabench.executor.in_flight",
-        "parabench.executor.max_concurrency",
-        "parabench.run.speedup",
-    ] {
-        assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
-    }
+    // Exactly the instruments of the contract, by the names the code takes them from.
+    let mut names = receiver.metric_names();
+    names.sort();
+    names.dedup();
+    let mut contract: Vec<String> = metric::ALL.iter().map(ToString::to_string).collect();
+    contract.sort();
+    assert_eq!(names, contract);
 }
 
 #[test]
@@ -387,4 +383,37 @@ fn check_speedup_gauge(metrics: &[Metric], report: &Value) {
         panic!("speedup is not a double: {point:?}");
     };
     assert!((value - report["speedup"].as_f64().unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn the_documented_names_are_the_exported_ones() {
+    let doc = std::fs::read_to_string(common::root().join("docs/telemetry.md")).unwrap();
+    // The metrics table: one row per instrument, in order.
+    let rows: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.trim_start().starts_with("| `parabench."))
+        .map(|l| l.trim_start().trim_start_matches("| `").split('`').next().unwrap())
+        .collect();
+    assert_eq!(&rows[..metric::ALL.len()], metric::ALL, "{rows:?}");
+    // Every span attribute, written out or as `.rest` after a `parabench.` key of its span.
+    for key in names::attr::ALL {
+        let short = key.strip_prefix("parabench.").map(|rest| format!("`.{rest}`"));
+        assert!(
+            doc.contains(&format!("`{key}`"))
+                || doc.contains(&format!("`{key} "))
+                || short.is_some_and(|s| doc.contains(&s)),
+            "docs/telemetry.md does not name {key}"
+        );
+    }
+    for span in [
+        names::SCENARIO_SPAN,
+        names::RUN_SPAN,
+        names::EXECUTE_TOOL,
+        names::ATTEMPT_SPAN,
+    ] {
+        assert!(
+            doc.contains(&format!("`{span}")),
+            "docs/telemetry.md does not name the {span} span"
+        );
+    }
 }

@@ -27,6 +27,7 @@ use opentelemetry_sdk::trace::{
 };
 
 use super::config::{OtlpConfig, Protocol};
+use super::names::attr;
 
 /// The instrumentation scope of every span and metric parabench emits.
 pub const SCOPE: &str = "parabench";
@@ -349,8 +350,8 @@ fn resource(info: &ResourceInfo) -> Resource {
     builder
         .with_attributes([
             KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
-            KeyValue::new("parabench.scenario", info.scenario.clone()),
-            KeyValue::new("parabench.run_id", info.run_id.clone()),
+            KeyValue::new(attr::SCENARIO, info.scenario.clone()),
+            KeyValue::new(attr::RUN_ID, info.run_id.clone()),
         ])
         .build()
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter};
 
-use crate::executor::RunMode;
-use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer};
+use super::names::metric;
+use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer, RunMode};
 use crate::plan::{CallIdx, Plan};
 
 /// Bucket boundaries of the latency histograms, in seconds.
@@ -40,35 +40,35 @@ impl Instruments {
     pub fn new(meter: &Meter) -> Self {
         Instruments {
             duration: meter
-                .f64_histogram("parabench.tool.duration")
+                .f64_histogram(metric::TOOL_DURATION)
                 .with_unit("s")
                 .with_description("Service time of a tool call, from its first attempt to its end")
                 .with_boundaries(LATENCY_BUCKETS_S.to_vec())
                 .build(),
             queue_wait: meter
-                .f64_histogram("parabench.tool.queue_wait")
+                .f64_histogram(metric::TOOL_QUEUE_WAIT)
                 .with_unit("s")
                 .with_description("Time a ready call waited for a slot")
                 .with_boundaries(LATENCY_BUCKETS_S.to_vec())
                 .build(),
             calls: meter
-                .u64_counter("parabench.tool.calls")
+                .u64_counter(metric::TOOL_CALLS)
                 .with_description("Tool calls ended, by outcome")
                 .build(),
             retries: meter
-                .u64_counter("parabench.tool.retries")
+                .u64_counter(metric::TOOL_RETRIES)
                 .with_description("Attempts after a call's first")
                 .build(),
             in_flight: meter
-                .i64_gauge("parabench.executor.in_flight")
+                .i64_gauge(metric::IN_FLIGHT)
                 .with_description("Calls holding a slot")
                 .build(),
             limit: meter
-                .i64_gauge("parabench.executor.max_concurrency")
+                .i64_gauge(metric::MAX_CONCURRENCY)
                 .with_description("The run's global concurrency limit")
                 .build(),
             speedup: meter
-                .f64_gauge("parabench.run.speedup")
+                .f64_gauge(metric::SPEEDUP)
                 .with_description("Sequential wall time over parallel wall time")
                 .build(),
         }
@@ -78,8 +78,8 @@ impl Instruments {
     /// the sequential one.
     pub fn record_speedup(&self, scenario: &str, mode: RunMode, speedup: f64) {
         let attributes = [
-            KeyValue::new("scenario", scenario.to_string()),
-            KeyValue::new("mode", mode.as_str()),
+            KeyValue::new(metric::SCENARIO, scenario.to_string()),
+            KeyValue::new(metric::MODE, mode.as_str()),
         ];
         self.speedup.record(speedup, &attributes);
     }
@@ -102,16 +102,16 @@ pub struct MetricsObserver {
 impl MetricsObserver {
     /// An observer for a run of `plan` in `mode`.
     pub fn new(instruments: Instruments, plan: &Plan, mode: RunMode) -> Self {
-        let mode_kv = KeyValue::new("mode", mode.as_str());
+        let mode_kv = KeyValue::new(metric::MODE, mode.as_str());
         let by_outcome = plan
             .tools()
             .iter()
             .map(|t| {
                 CallStatus::ALL.map(|status| {
                     [
-                        KeyValue::new("tool", t.name.clone()),
+                        KeyValue::new(metric::TOOL, t.name.clone()),
                         mode_kv.clone(),
-                        KeyValue::new("outcome", status.as_str()),
+                        KeyValue::new(metric::OUTCOME, status.as_str()),
                     ]
                 })
             })
@@ -119,7 +119,7 @@ impl MetricsObserver {
         let by_tool = plan
             .tools()
             .iter()
-            .map(|t| [KeyValue::new("tool", t.name.clone()), mode_kv.clone()])
+            .map(|t| [KeyValue::new(metric::TOOL, t.name.clone()), mode_kv.clone()])
             .collect();
         MetricsObserver {
             instruments,

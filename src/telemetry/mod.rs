@@ -6,6 +6,7 @@
 pub mod config;
 pub mod export;
 pub mod metrics;
+pub mod names;
 pub mod spans;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use spans::SpanObserver;
 use crate::clock::ClockKind;
 use crate::executor::RunMode;
 use crate::plan::Plan;
+use names::{SCENARIO_SPAN, attr};
 use spans::Timeline;
 
 /// The observer that exports one run: its spans, then its metrics.
@@ -95,14 +97,14 @@ impl Telemetry {
         let tracer = pipeline.tracer();
         let start = SystemTime::now();
         let span = tracer
-            .span_builder(format!("scenario {}", info.name))
+            .span_builder(format!("{SCENARIO_SPAN} {}", info.name))
             .with_kind(SpanKind::Internal)
             .with_start_time(start)
             .with_attributes([
-                KeyValue::new("parabench.scenario", info.name.to_string()),
-                KeyValue::new("parabench.seed", info.seed as i64),
-                KeyValue::new("parabench.clock", info.clock.as_str()),
-                KeyValue::new("parabench.run_id", run_id),
+                KeyValue::new(attr::SCENARIO, info.name.to_string()),
+                KeyValue::new(attr::SEED, info.seed as i64),
+                KeyValue::new(attr::CLOCK, info.clock.as_str()),
+                KeyValue::new(attr::RUN_ID, run_id),
             ])
             .start(&tracer);
         let instruments = Instruments::new(&pipeline.meter());
@@ -149,9 +151,9 @@ impl Telemetry {
         let span = self.scenario_cx.span();
         if let Some(figures) = figures {
             let values = [
-                ("parabench.speedup", figures.speedup),
-                ("parabench.speedup_bound", figures.speedup_bound),
-                ("parabench.efficiency", figures.efficiency),
+                (attr::SPEEDUP, figures.speedup),
+                (attr::SPEEDUP_BOUND, figures.speedup_bound),
+                (attr::EFFICIENCY, figures.efficiency),
             ];
             for (key, value) in values {
                 if let Some(v) = value {
@@ -164,7 +166,7 @@ impl Telemetry {
         }
         // No figures (the run failed) or a run cut short: a trace that looks whole must be.
         if figures.is_none_or(|f| f.partial) {
-            span.set_attribute(KeyValue::new("parabench.partial", true));
+            span.set_attribute(KeyValue::new(attr::PARTIAL, true));
         }
         span.end_with_timestamp(self.timeline.end().max(SystemTime::now()));
         self.spans_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -20,8 +20,8 @@ use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::executor::RunMode;
-use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer};
+use super::names::{ATTEMPT_SPAN, BACKOFF_EVENT, EXECUTE_TOOL, RUN_SPAN, attr};
+use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer, RunMode};
 use crate::plan::{CallIdx, Plan};
 
 /// Where the next run's spans start, shared by a scenario's runs.
@@ -108,7 +108,7 @@ impl<'p> SpanObserver<'p> {
             span_names: plan
                 .tools()
                 .iter()
-                .map(|t| Cow::Owned(format!("execute_tool {}", t.name)))
+                .map(|t| Cow::Owned(format!("{EXECUTE_TOOL} {}", t.name)))
                 .collect(),
             anchor: SystemTime::UNIX_EPOCH,
             run: None,
@@ -126,22 +126,22 @@ impl<'p> SpanObserver<'p> {
         let tool = self.plan.tool(call.tool);
         let start = outcome.start.unwrap_or(outcome.end);
         let mut attributes = vec![
-            KeyValue::new("gen_ai.operation.name", "execute_tool"),
-            KeyValue::new("gen_ai.tool.name", tool.name.clone()),
-            KeyValue::new("gen_ai.tool.call.id", call.id.clone()),
-            KeyValue::new("parabench.tool.kind", tool.kind.to_string()),
-            KeyValue::new("parabench.priority", i64::from(call.priority)),
-            KeyValue::new("parabench.attempts", i64::from(outcome.attempts)),
-            KeyValue::new("parabench.outcome", outcome.status.as_str()),
+            KeyValue::new(attr::GEN_AI_OPERATION, EXECUTE_TOOL),
+            KeyValue::new(attr::GEN_AI_TOOL_NAME, tool.name.clone()),
+            KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.clone()),
+            KeyValue::new(attr::TOOL_KIND, tool.kind.to_string()),
+            KeyValue::new(attr::PRIORITY, i64::from(call.priority)),
+            KeyValue::new(attr::ATTEMPTS, i64::from(outcome.attempts)),
+            KeyValue::new(attr::OUTCOME, outcome.status.as_str()),
         ];
         if let Some(wait) = outcome.queue_wait() {
-            attributes.push(KeyValue::new("parabench.queue_wait_s", wait.as_secs_f64()));
+            attributes.push(KeyValue::new(attr::QUEUE_WAIT_S, wait.as_secs_f64()));
         }
         if let Some(cause) = outcome.cause {
-            attributes.push(KeyValue::new("parabench.cause", self.plan.call(cause).id.clone()));
+            attributes.push(KeyValue::new(attr::CAUSE, self.plan.call(cause).id.clone()));
         }
         if outcome.status != CallStatus::Ok {
-            attributes.push(KeyValue::new("error.type", outcome.status.as_str()));
+            attributes.push(KeyValue::new(attr::ERROR_TYPE, outcome.status.as_str()));
         }
         let mut span = self
             .tracer
@@ -162,12 +162,12 @@ impl<'p> SpanObserver<'p> {
             };
             let mut child = self
                 .tracer
-                .span_builder("attempt")
+                .span_builder(ATTEMPT_SPAN)
                 .with_kind(SpanKind::Internal)
                 .with_start_time(self.at(attempt.start))
                 .with_attributes([
-                    KeyValue::new("parabench.attempt", i64::from(attempt.number)),
-                    KeyValue::new("parabench.outcome", result),
+                    KeyValue::new(attr::ATTEMPT, i64::from(attempt.number)),
+                    KeyValue::new(attr::OUTCOME, result),
                 ])
                 .start_with_context(&self.tracer, &call_cx);
             if result != "ok" {
@@ -175,9 +175,9 @@ impl<'p> SpanObserver<'p> {
             }
             if let Some(delay) = attempt.backoff {
                 child.add_event_with_timestamp(
-                    "backoff",
+                    BACKOFF_EVENT,
                     self.at(end),
-                    vec![KeyValue::new("parabench.backoff_s", delay.as_secs_f64())],
+                    vec![KeyValue::new(attr::BACKOFF_S, delay.as_secs_f64())],
                 );
             }
             child.end_with_timestamp(self.at(end));
@@ -212,13 +212,13 @@ impl Observer for SpanObserver<'_> {
         self.anchor = self.timeline.run_anchor();
         let span = self
             .tracer
-            .span_builder(format!("run {}", self.mode.as_str()))
+            .span_builder(format!("{RUN_SPAN} {}", self.mode.as_str()))
             .with_kind(SpanKind::Internal)
             .with_start_time(self.anchor)
             .with_attributes([
-                KeyValue::new("parabench.mode", self.mode.as_str()),
-                KeyValue::new("parabench.max_concurrency", max_concurrency as i64),
-                KeyValue::new("parabench.calls", self.plan.calls().len() as i64),
+                KeyValue::new(attr::MODE, self.mode.as_str()),
+                KeyValue::new(attr::MAX_CONCURRENCY, max_concurrency as i64),
+                KeyValue::new(attr::CALLS, self.plan.calls().len() as i64),
             ])
             .start_with_context(&self.tracer, &self.parent);
         self.run = Some(self.parent.with_span(span));
@@ -228,7 +228,7 @@ impl Observer for SpanObserver<'_> {
         let end = self.at(wall);
         if let Some(run) = self.run.take() {
             let span = run.span();
-            span.set_attribute(KeyValue::new("parabench.wall_s", wall.as_secs_f64()));
+            span.set_attribute(KeyValue::new(attr::WALL_S, wall.as_secs_f64()));
             span.end_with_timestamp(end);
             self.created.fetch_add(1, Ordering::Relaxed);
         }
