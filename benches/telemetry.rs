@@ -23,7 +23,7 @@ use parabench::clock::ClockKind;
 use parabench::executor::RunMode;
 use parabench::executor::{CallContext, Executor, ExecutorConfig, Observer, Tool, ToolError};
 use parabench::plan::{Plan, PlanBuilder, ToolSpec};
-use parabench::telemetry::{OtlpConfig, ScenarioInfo, Telemetry};
+use parabench::telemetry::{Destinations, OtlpConfig, ScenarioInfo, Telemetry};
 
 /// Calls per iteration.
 const CALLS: usize = 1_000;
@@ -64,7 +64,10 @@ fn telemetry(receiver: &otlp::Receiver, expected_calls: usize) -> Telemetry {
         .expect("valid")
         .expect("on");
     Telemetry::start(
-        &config,
+        Destinations {
+            otlp: Some(config),
+            trace_file: None,
+        },
         &ScenarioInfo {
             name: "bench",
             seed: 0,
@@ -111,7 +114,7 @@ fn per_call_cost(c: &mut Criterion) {
         });
     });
     group.finish();
-    let summary = tel.finish(None);
+    let summary = tel.finish(None).otlp.expect("exported over OTLP");
     println!(
         "telemetry_per_call: {} spans made, {} exported, {} not delivered",
         summary.spans_created,
@@ -134,7 +137,7 @@ fn sustained_export() {
     observer.run_ended(Duration::ZERO);
     let run = started.elapsed();
     drop(observer);
-    let summary = tel.finish(None);
+    let summary = tel.finish(None).otlp.expect("exported over OTLP");
     let total = started.elapsed();
     let received = receiver.wait_for_spans(summary.spans_exported as usize, Duration::from_secs(10));
     println!(

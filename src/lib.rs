@@ -31,6 +31,7 @@ pub mod clock;
 pub mod compare;
 pub mod executor;
 pub mod harness;
+pub mod observed;
 pub mod plan;
 pub mod report;
 pub mod scenario;

@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["harness"],
     &["bench", "compare", "tune"],
+    &["observed"],
     &["cli"],
 ];
 

@@ -1,6 +1,7 @@
 //! The `parabench` command line: clap types, one file per command, and the only code
 //! that prints, exits or knows miette.
 
+mod analyze;
 mod bench_check;
 mod compare;
 mod diagnostic;
@@ -18,6 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use analyze::AnalyzeArgs;
 pub use bench_check::BenchCheckArgs;
 pub use compare::CompareArgs;
 pub use report::ReportArgs;
@@ -51,6 +53,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Run a scenario at each concurrency level and recommend a max_concurrency.
     Tune(TuneArgs),
+    /// Read the traces of real agents: how much parallelism their tool calls left on the
+    /// table, per step, against the schedule parabench's executor finds.
+    Analyze(AnalyzeArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -84,6 +89,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Compare(args) => compare::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Tune(args) => tune::run(&args),
+        Command::Analyze(args) => analyze::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),

@@ -242,6 +242,55 @@ impl Output {
     }
 }
 
+/// What makes an output written as the work goes ([`Output::into_stream`]) final.
+#[derive(Debug)]
+pub(super) struct Finish {
+    path: PathBuf,
+    pending: Option<PendingFile>,
+}
+
+impl Output {
+    /// The output as a writer to stream into while the work goes on (a trace of a
+    /// million calls is not held in memory), and what makes it final once it is whole.
+    ///
+    /// # Errors
+    ///
+    /// When the temporary file cannot be shared with the writer.
+    pub(super) fn into_stream(self) -> io::Result<(Box<dyn Write + Send>, Finish)> {
+        let path = self.path;
+        Ok(match self.sink {
+            Sink::Stdout => (Box::new(io::stdout()), Finish { path, pending: None }),
+            Sink::Stream(file) => (Box::new(file), Finish { path, pending: None }),
+            Sink::File(pending) => (
+                Box::new(pending.file.try_clone()?),
+                Finish {
+                    path,
+                    pending: Some(pending),
+                },
+            ),
+        })
+    }
+}
+
+impl Finish {
+    /// The path as given, for messages.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Syncs a regular file and moves it into place; call once everything was written
+    /// and flushed through the writer. Dropped instead, the temporary file is removed.
+    pub(super) fn commit(self) -> io::Result<()> {
+        let Some(pending) = self.pending else {
+            return Ok(());
+        };
+        pending.file.sync_all()?;
+        std::fs::rename(&pending.temp, &pending.target)?;
+        forget(&pending.temp);
+        Ok(())
+    }
+}
+
 /// A new file `.{name}.{pid}.{n}.tmp` in `dir`: unique to this output even when another
 /// output, or another parabench, targets the same file, and never one already there.
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {

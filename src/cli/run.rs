@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::interrupt::Interrupt;
-use super::output::{self, Output};
+use super::output::{self, Finish, Output};
 use super::report::write_html;
 use super::{EXIT_EXPECTATION, EXIT_INPUT, diagnostic};
 use crate::clock::ClockKind;
@@ -23,7 +23,7 @@ use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
 use crate::report::{Render, Report};
 use crate::scenario::{self, Scenario, ScenarioError};
-use crate::telemetry::{OtlpConfig, ScenarioInfo, Telemetry};
+use crate::telemetry::{Destinations, OtlpConfig, ScenarioInfo, Telemetry};
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Level;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// is on only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[arg(long, value_name = "ENDPOINT", num_args = 0..=1, require_equals = false)]
     pub otlp: Option<Option<String>>,
+    /// Writes the run's spans (the same spans as OTLP export) to FILE as OTLP/JSON Lines,
+    /// one `TracesData` per line, as the Collector's file exporter writes them: no
+    /// collector needed, Jaeger's UI can upload the file, and `parabench analyze` reads it.
+    #[arg(long, value_name = "FILE")]
+    pub trace_file: Option<PathBuf>,
     /// Fails (exit 2) unless every expectation was measured and held and the speedup is
     /// within its theoretical bound.
     #[arg(long)]
@@ -133,6 +138,7 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         ("--json", args.json.as_deref()),
         ("--hlog", args.hlog.as_deref()),
         ("--html", args.html.as_deref()),
+        ("--trace-file", args.trace_file.as_deref()),
     ];
     if let Err(e) = output::check_distinct(&outputs) {
         eprintln!("error: {e}");
@@ -153,6 +159,18 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         Ok(o) => o,
         Err(code) => return code,
     };
+    let trace_file = match prepare(args.trace_file.as_deref(), "trace file") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let trace_file = match trace_file.map(Output::into_stream).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot write the trace file: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let (trace_writer, trace_finish) = trace_file.map_or((None, None), |(w, f)| (Some(w), Some(f)));
     let otlp = match OtlpConfig::resolve(args.otlp.clone(), |key| std::env::var(key).ok()) {
         Ok(c) => c,
         Err(e) => {
@@ -165,7 +183,15 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         ..args.request()
     };
     let repeat = args.repeat();
-    let telemetry = otlp.and_then(|config| start_telemetry(&config, &scenario, &request, repeat.count.get()));
+    let destinations = Destinations {
+        otlp,
+        trace_file: trace_writer,
+    };
+    let telemetry = if destinations.is_empty() {
+        None
+    } else {
+        start_telemetry(destinations, &scenario, &request, repeat.count.get())
+    };
     let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
     let calls = scenario.plan.calls().len() as u64;
     let report = harness::run_repeated(&scenario, &request, repeat, |mode| {
@@ -179,7 +205,7 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         Err(e) => {
             eprintln!("error: {e}");
             if let Some(t) = telemetry {
-                finish_telemetry(t, None);
+                finish_telemetry(t, None, trace_finish);
             }
             return EXIT_INPUT;
         }
@@ -189,9 +215,11 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         hlog,
         html,
     };
-    let code = write_reports(&report, outputs, args.check, telemetry.as_ref());
-    if let Some(t) = telemetry {
-        finish_telemetry(t, Some(&report));
+    let mut code = write_reports(&report, outputs, args.check, telemetry.as_ref());
+    if let Some(t) = telemetry
+        && !finish_telemetry(t, Some(&report), trace_finish)
+    {
+        code = EXIT_INPUT;
     }
     interrupt.map_or(code, |i| i.exit_code(report.partial, code))
 }
@@ -209,7 +237,12 @@ fn prepare(path: Option<&Path>, what: &str) -> Result<Option<Output>, u8> {
 }
 
 /// Starts export, or warns and runs without it: the local report matters more.
-fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunRequest, repeat: usize) -> Option<Telemetry> {
+fn start_telemetry(
+    destinations: Destinations,
+    scenario: &Scenario,
+    request: &RunRequest,
+    repeat: usize,
+) -> Option<Telemetry> {
     let info = ScenarioInfo {
         name: &scenario.name,
         seed: request.seed.unwrap_or(scenario.seed),
@@ -217,7 +250,7 @@ fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunReques
         calls: scenario.plan.calls().len(),
         runs: if request.modes == Modes::Compare { 2 } else { 1 } * repeat,
     };
-    match Telemetry::start(config, &info) {
+    match Telemetry::start(destinations, &info) {
         Ok(t) => {
             // The CLI's own `tracing` spans join the run's trace; only parabench's, so the
             // exporter's HTTP and gRPC internals never export spans about exporting.
@@ -234,18 +267,41 @@ fn start_telemetry(config: &OtlpConfig, scenario: &Scenario, request: &RunReques
     }
 }
 
-/// Flushes the export within its timeout and says, in one line, how it went.
-fn finish_telemetry(telemetry: Telemetry, report: Option<&Report>) {
+/// Flushes the export within its timeout and says, in one line each, how it went; moves
+/// the trace file into place once whole. Returns false when the trace file could not be
+/// written (an output the user asked for, like a report), true otherwise: an OTLP
+/// collector that was down costs a warning, never the local results.
+fn finish_telemetry(telemetry: Telemetry, report: Option<&Report>, trace_file: Option<Finish>) -> bool {
     let summary = telemetry.finish(report.map(Report::scenario_figures).as_ref());
-    match summary.warning() {
-        Some(warning) => eprintln!("warning: {warning}"),
-        None => eprintln!(
-            "telemetry: {} spans exported to {} over {} (flushed in {:.0} ms)",
-            summary.spans_exported,
-            summary.endpoint,
-            summary.protocol.as_str(),
-            summary.flush_time.as_secs_f64() * 1e3
-        ),
+    if let Some(otlp) = &summary.otlp {
+        match otlp.warning() {
+            Some(warning) => eprintln!("warning: {warning}"),
+            None => eprintln!(
+                "telemetry: {} spans exported to {} over {} (flushed in {:.0} ms)",
+                otlp.spans_exported,
+                otlp.endpoint,
+                otlp.protocol.as_str(),
+                otlp.flush_time.as_secs_f64() * 1e3
+            ),
+        }
+    }
+    let (Some(file), Some(finish)) = (&summary.trace_file, trace_file) else {
+        return true;
+    };
+    let path = finish.path().display().to_string();
+    let written = match &file.error {
+        Some(e) => Err(std::io::Error::other(e.clone())),
+        None => finish.commit(),
+    };
+    match written {
+        Ok(()) => {
+            eprintln!("trace: {} spans written to {path}", file.spans_written);
+            true
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the trace file to {path}: {e}");
+            false
+        }
     }
 }
 

@@ -131,11 +131,13 @@ impl<O> RunOutcome<O> {
     }
 
     /// The most calls that held a slot (from first attempt to end) at any one instant.
-    /// A slot freed at an instant is free for a call starting at that instant.
+    /// A slot freed at an instant is free for a call starting at that instant; a call of
+    /// no length holds none.
     pub fn max_in_flight(&self) -> usize {
         let mut edges: Vec<(Duration, bool)> = Vec::with_capacity(self.calls.len() * 2);
         for call in &self.calls {
-            if let Some(start) = call.start {
+            // A call of no length overlaps nothing: its end would sort before its start.
+            if let Some(start) = call.start.filter(|&s| s < call.end) {
                 edges.push((start, true));
                 edges.push((call.end, false));
             }

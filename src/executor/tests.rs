@@ -706,3 +706,28 @@ mod proptests {
         }
     }
 }
+
+#[test]
+fn calls_of_no_length_hold_no_slot_in_the_count_of_calls_in_flight() {
+    let ms = Duration::from_millis;
+    let call = |start: u64, end: u64| CallOutcome::<u64> {
+        status: CallStatus::Ok,
+        attempts: 1,
+        ready: Some(ms(start)),
+        start: Some(ms(start)),
+        end: ms(end),
+        output: None,
+        error: None,
+        cause: None,
+    };
+    let run = RunOutcome {
+        // Two overlapping calls, one of no length inside them, and one after.
+        calls: vec![call(0, 10), call(5, 5), call(2, 8), call(10, 12)],
+        wall: ms(12),
+        max_concurrency: 4,
+        deadline_hit: false,
+        stalled: false,
+        interrupted: false,
+    };
+    assert_eq!(run.max_in_flight(), 2);
+}

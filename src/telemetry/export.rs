@@ -9,6 +9,7 @@
 //! seconds after the run, and one warning.
 
 use std::fmt;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +26,10 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
 };
+
+use opentelemetry_proto::tonic::trace::v1::TracesData;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 
 use super::config::{OtlpConfig, Protocol};
 use super::names::attr;
@@ -150,9 +155,11 @@ impl ExportSummary {
     }
 }
 
-/// A running OTLP pipeline. Shut it down with [`Pipeline::shutdown`] to flush.
+/// A running pipeline: OTLP export, a trace file, or both. Shut it down with
+/// [`Pipeline::shutdown`] to flush.
 pub struct Pipeline {
-    config: OtlpConfig,
+    config: Option<OtlpConfig>,
+    trace_file: Option<Arc<TraceFileStats>>,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     stats: Arc<ExportStats>,
@@ -168,8 +175,34 @@ impl fmt::Debug for Pipeline {
     }
 }
 
+/// Where telemetry goes.
+pub struct Destinations {
+    /// An OTLP collector, for spans and metrics.
+    pub otlp: Option<OtlpConfig>,
+    /// Where to write the spans as OTLP/JSON Lines (`run --trace-file`): one
+    /// `TracesData` object per line, ids in hex, times as decimal-string nanoseconds, as
+    /// the Collector's `file` exporter writes them. No span is dropped on the way.
+    pub trace_file: Option<Box<dyn Write + Send>>,
+}
+
+impl fmt::Debug for Destinations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destinations")
+            .field("otlp", &self.otlp)
+            .field("trace_file", &self.trace_file.is_some())
+            .finish()
+    }
+}
+
+impl Destinations {
+    /// Whether anything is to be exported at all.
+    pub fn is_empty(&self) -> bool {
+        self.otlp.is_none() && self.trace_file.is_none()
+    }
+}
+
 impl Pipeline {
-    /// Starts exporting to `config`'s collector. `expected_spans` sizes the span queue so
+    /// Starts exporting to `destinations`. `expected_spans` sizes the OTLP span queue so
     /// that a run's spans are not dropped while the exporter catches up.
     ///
     /// Must not be called from within an async runtime (the HTTP client blocks).
@@ -177,93 +210,124 @@ impl Pipeline {
     /// # Errors
     ///
     /// [`ExportError`] when the exporters cannot be built.
-    pub fn start(config: &OtlpConfig, info: &ResourceInfo, expected_spans: usize) -> Result<Self, ExportError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("parabench-otlp")
-            .enable_all()
-            .build()?;
-        let build_error = |reason: String| ExportError::Build {
-            endpoint: config.endpoint.clone(),
-            reason,
-        };
+    pub fn start(destinations: Destinations, info: &ResourceInfo, expected_spans: usize) -> Result<Self, ExportError> {
+        let Destinations { otlp, trace_file } = destinations;
         let stats = Arc::new(ExportStats::default());
         let resource = resource(info);
-
-        let (span_exporter, metric_exporter) = match config.protocol {
-            Protocol::Grpc => {
-                // tonic's channel spawns onto the runtime it is built in.
-                let _inside = runtime.enter();
-                let spans = opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(config.signal_url("/v1/traces"))
-                    .with_timeout(config.export_timeout)
-                    .build()
-                    .map_err(|e| build_error(e.to_string()))?;
-                let metrics = opentelemetry_otlp::MetricExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(config.signal_url("/v1/metrics"))
-                    .with_timeout(config.export_timeout)
-                    .build()
-                    .map_err(|e| build_error(e.to_string()))?;
-                (spans, metrics)
-            }
-            Protocol::HttpProtobuf => {
-                let spans = opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(config.signal_url("/v1/traces"))
-                    .with_timeout(config.export_timeout)
-                    .build()
-                    .map_err(|e| build_error(e.to_string()))?;
-                let metrics = opentelemetry_otlp::MetricExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(config.signal_url("/v1/metrics"))
-                    .with_timeout(config.export_timeout)
-                    .build()
-                    .map_err(|e| build_error(e.to_string()))?;
-                (spans, metrics)
-            }
-        };
-
-        let batch = BatchConfigBuilder::default()
-            .with_max_queue_size(expected_spans.clamp(MIN_QUEUE, MAX_QUEUE))
-            .with_max_export_batch_size(512)
-            .with_scheduled_delay(Duration::from_millis(500))
-            .build();
-        let processor = BatchSpanProcessor::builder(Counted {
-            inner: span_exporter,
-            stats: stats.clone(),
-        })
-        .with_batch_config(batch)
-        .build();
-        let tracer_provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .with_resource(resource.clone())
-            .build();
-
-        let reader = PeriodicReader::builder(Counted {
-            inner: metric_exporter,
-            stats: stats.clone(),
-        })
-        .with_interval(config.metric_interval)
-        .build();
-        let meter_provider = SdkMeterProvider::builder()
-            .with_reader(reader)
-            .with_resource(resource)
-            .build();
-
+        let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
+        let mut meter_provider = SdkMeterProvider::builder().with_resource(resource);
+        let mut runtime = None;
+        if let Some(config) = &otlp {
+            let (processor, reader, rt) = otlp_exporters(config, &stats, expected_spans)?;
+            tracer_provider = tracer_provider.with_span_processor(processor);
+            meter_provider = meter_provider.with_reader(reader);
+            runtime = Some(rt);
+        }
+        let trace_file = trace_file.map(|out| {
+            let file_stats = Arc::new(TraceFileStats::default());
+            let exporter = TraceFileExporter {
+                out: Mutex::new(std::io::BufWriter::with_capacity(1 << 16, out)),
+                resource: ResourceAttributesWithSchema::default(),
+                stats: file_stats.clone(),
+            };
+            // The simple processor exports each span as it ends and never drops one.
+            tracer_provider = std::mem::take(&mut tracer_provider)
+                .with_span_processor(opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter));
+            file_stats
+        });
         Ok(Pipeline {
-            config: config.clone(),
-            tracer_provider,
-            meter_provider,
+            config: otlp,
+            trace_file,
+            tracer_provider: tracer_provider.build(),
+            meter_provider: meter_provider.build(),
             stats,
             spans_created: Arc::new(AtomicU64::new(0)),
-            runtime: Some(runtime),
+            runtime,
         })
     }
+}
 
+/// The OTLP span processor and metric reader for `config`, and the runtime their
+/// connections run on.
+fn otlp_exporters(
+    config: &OtlpConfig,
+    stats: &Arc<ExportStats>,
+    expected_spans: usize,
+) -> Result<
+    (
+        BatchSpanProcessor,
+        PeriodicReader<Counted<opentelemetry_otlp::MetricExporter>>,
+        tokio::runtime::Runtime,
+    ),
+    ExportError,
+> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("parabench-otlp")
+        .enable_all()
+        .build()?;
+    let build_error = |reason: String| ExportError::Build {
+        endpoint: config.endpoint.clone(),
+        reason,
+    };
+    let (span_exporter, metric_exporter) = match config.protocol {
+        Protocol::Grpc => {
+            // tonic's channel spawns onto the runtime it is built in.
+            let _inside = runtime.enter();
+            let spans = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(config.signal_url("/v1/traces"))
+                .with_timeout(config.export_timeout)
+                .build()
+                .map_err(|e| build_error(e.to_string()))?;
+            let metrics = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(config.signal_url("/v1/metrics"))
+                .with_timeout(config.export_timeout)
+                .build()
+                .map_err(|e| build_error(e.to_string()))?;
+            (spans, metrics)
+        }
+        Protocol::HttpProtobuf => {
+            let spans = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(config.signal_url("/v1/traces"))
+                .with_timeout(config.export_timeout)
+                .build()
+                .map_err(|e| build_error(e.to_string()))?;
+            let metrics = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(config.signal_url("/v1/metrics"))
+                .with_timeout(config.export_timeout)
+                .build()
+                .map_err(|e| build_error(e.to_string()))?;
+            (spans, metrics)
+        }
+    };
+
+    let batch = BatchConfigBuilder::default()
+        .with_max_queue_size(expected_spans.clamp(MIN_QUEUE, MAX_QUEUE))
+        .with_max_export_batch_size(512)
+        .with_scheduled_delay(Duration::from_millis(500))
+        .build();
+    let processor = BatchSpanProcessor::builder(Counted {
+        inner: span_exporter,
+        stats: stats.clone(),
+    })
+    .with_batch_config(batch)
+    .build();
+    let reader = PeriodicReader::builder(Counted {
+        inner: metric_exporter,
+        stats: stats.clone(),
+    })
+    .with_interval(config.metric_interval)
+    .build();
+    Ok((processor, reader, runtime))
+}
+
+impl Pipeline {
     /// The tracer for parabench's spans.
     pub fn tracer(&self) -> SdkTracer {
         self.tracer_provider.tracer(SCOPE)
@@ -286,12 +350,12 @@ impl Pipeline {
 
     /// Flushes and stops both providers, giving up after the configured shutdown timeout.
     /// Never blocks longer than that, whatever the collector does.
-    pub fn shutdown(mut self) -> ExportSummary {
+    pub fn shutdown(mut self) -> TelemetrySummary {
         let started = Instant::now();
         let (done, finished) = std::sync::mpsc::channel();
         let tracer_provider = self.tracer_provider.clone();
         let meter_provider = self.meter_provider.clone();
-        let timeout = self.config.shutdown_timeout;
+        let timeout = self.config.as_ref().map_or(DEFAULT_SHUTDOWN, |c| c.shutdown_timeout);
         // The SDK's shutdown blocks on its processor threads; a thread of our own keeps a
         // stuck export from holding the process past the timeout.
         let flusher = std::thread::Builder::new()
@@ -318,14 +382,21 @@ impl Pipeline {
         self.summary(flush_time, outcome.is_none() || timed_out.is_some())
     }
 
-    fn summary(&mut self, flush_time: Duration, flush_timed_out: bool) -> ExportSummary {
+    fn summary(&mut self, flush_time: Duration, flush_timed_out: bool) -> TelemetrySummary {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+        let trace_file = self.trace_file.as_ref().map(|f| TraceFileSummary {
+            spans_written: f.written.load(Ordering::Relaxed),
+            error: f.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        });
+        let Some(config) = &self.config else {
+            return TelemetrySummary { otlp: None, trace_file };
+        };
         let s = &self.stats;
-        ExportSummary {
-            endpoint: self.config.endpoint.clone(),
-            protocol: self.config.protocol,
+        let otlp = ExportSummary {
+            endpoint: config.endpoint.clone(),
+            protocol: config.protocol,
             spans_created: self.spans_created.load(Ordering::Relaxed),
             spans_exported: s.spans_exported.load(Ordering::Relaxed),
             spans_failed: s.spans_failed.load(Ordering::Relaxed),
@@ -334,7 +405,104 @@ impl Pipeline {
             first_error: s.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             flush_time,
             flush_timed_out,
+        };
+        TelemetrySummary {
+            otlp: Some(otlp),
+            trace_file,
         }
+    }
+}
+
+/// How long the final flush may take when no OTLP setting says.
+const DEFAULT_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// How each destination's export went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelemetrySummary {
+    /// The OTLP export, when there was one.
+    pub otlp: Option<ExportSummary>,
+    /// The trace file, when there was one.
+    pub trace_file: Option<TraceFileSummary>,
+}
+
+/// How the trace file's writing went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceFileSummary {
+    /// Spans written.
+    pub spans_written: u64,
+    /// The first write that failed (a full disk, a closed pipe); the file is then
+    /// incomplete.
+    pub error: Option<String>,
+}
+
+/// What the trace file's exporter counted.
+#[derive(Debug, Default)]
+struct TraceFileStats {
+    written: AtomicU64,
+    error: Mutex<Option<String>>,
+}
+
+/// Writes each batch of spans as one line of OTLP/JSON: a `TracesData` object.
+struct TraceFileExporter {
+    out: Mutex<std::io::BufWriter<Box<dyn Write + Send>>>,
+    resource: ResourceAttributesWithSchema,
+    stats: Arc<TraceFileStats>,
+}
+
+impl fmt::Debug for TraceFileExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceFileExporter").finish_non_exhaustive()
+    }
+}
+
+impl TraceFileExporter {
+    fn write(&self, batch: Vec<SpanData>) -> std::io::Result<u64> {
+        let n = batch.len() as u64;
+        let data = TracesData {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        serde_json::to_writer(&mut *out, &data)?;
+        out.write_all(b"\n")?;
+        Ok(n)
+    }
+
+    fn fail(&self, error: &std::io::Error) -> OTelSdkResult {
+        let mut first = self.stats.error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert_with(|| error.to_string());
+        Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+            error.to_string(),
+        ))
+    }
+
+    fn flush(&self) -> OTelSdkResult {
+        let flushed = self.out.lock().unwrap_or_else(|p| p.into_inner()).flush();
+        flushed.or_else(|e| self.fail(&e))
+    }
+}
+
+impl SpanExporter for TraceFileExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        let result = match self.write(batch) {
+            Ok(n) => {
+                self.stats.written.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => self.fail(&e),
+        };
+        std::future::ready(result)
+    }
+
+    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+        self.flush()
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
     }
 }
 

@@ -18,7 +18,9 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
 pub use config::{ConfigError, OtlpConfig, Protocol};
-pub use export::{ExportError, ExportSummary, Pipeline, ResourceInfo};
+pub use export::{
+    Destinations, ExportError, ExportSummary, Pipeline, ResourceInfo, TelemetrySummary, TraceFileSummary,
+};
 pub use metrics::{Instruments, MetricsObserver};
 pub use spans::SpanObserver;
 
@@ -75,19 +77,19 @@ pub struct ScenarioInfo<'a> {
 }
 
 impl Telemetry {
-    /// Starts exporting a scenario's telemetry to `config`'s collector.
+    /// Starts exporting a scenario's telemetry to `destinations`.
     ///
     /// Must not be called from within an async runtime.
     ///
     /// # Errors
     ///
     /// [`ExportError`] when the exporters cannot be built.
-    pub fn start(config: &OtlpConfig, info: &ScenarioInfo<'_>) -> Result<Self, ExportError> {
+    pub fn start(destinations: Destinations, info: &ScenarioInfo<'_>) -> Result<Self, ExportError> {
         let run_id = format!("{:016x}", rand::random::<u64>());
         // A call makes a span and one per attempt: three per call covers a retry each.
         let expected_spans = info.calls.saturating_mul(3).saturating_mul(info.runs) + 16;
         let pipeline = Pipeline::start(
-            config,
+            destinations,
             &ResourceInfo {
                 scenario: info.name.to_string(),
                 run_id: run_id.clone(),
@@ -147,7 +149,7 @@ impl Telemetry {
 
     /// Ends the scenario span with what the scenario measured (`None` when it could not
     /// run), then flushes everything within the configured shutdown timeout.
-    pub fn finish(self, figures: Option<&ScenarioFigures>) -> ExportSummary {
+    pub fn finish(self, figures: Option<&ScenarioFigures>) -> TelemetrySummary {
         let span = self.scenario_cx.span();
         if let Some(figures) = figures {
             let values = [
