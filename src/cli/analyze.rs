@@ -1,14 +1,20 @@
 //! `parabench analyze`: the tool calls of real agents, read from their traces (files,
 //! or an OTLP receiver), against the schedule parabench's executor finds for them.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use tokio_util::sync::CancellationToken;
+
 use super::EXIT_INPUT;
+use super::interrupt::Interrupt;
 use super::output::{self, Output};
+use crate::observed::receiver::{Counts, Listen, Receiver};
 use crate::observed::{self, AnalysisRequest, Spans, terminal::Terminal};
 use crate::report::Render;
 use crate::report::json::Json;
@@ -24,6 +30,20 @@ pub struct AnalyzeArgs {
     /// exporter and `run --trace-file` write), Tempo's `batches`, or Jaeger JSON. The
     /// format is told from the content.
     pub files: Vec<PathBuf>,
+    /// Receives OTLP traces (HTTP and gRPC) until Ctrl-C, SIGTERM or --for, then analyses
+    /// what arrived (with the files, if any).
+    #[arg(long)]
+    pub listen: bool,
+    /// The OTLP/HTTP address of --listen (`/v1/traces`, protobuf or JSON); port 0 picks a
+    /// free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318", requires = "listen")]
+    pub http: SocketAddr,
+    /// The OTLP/gRPC address of --listen; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317", requires = "listen")]
+    pub grpc: SocketAddr,
+    /// With --listen: stop collecting after DUR (like 30s), as Ctrl-C would.
+    #[arg(long = "for", value_name = "DUR", value_parser = parse_duration, requires = "listen")]
+    pub for_: Option<Duration>,
     /// The limit of the ideal schedule each step is compared with (default: unlimited).
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<NonZeroUsize>,
@@ -37,9 +57,17 @@ pub struct AnalyzeArgs {
     pub json: Option<PathBuf>,
 }
 
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("expected a positive duration like 30s".into()),
+        Err(e) => Err(format!("{e} (expected a duration like 30s)")),
+    }
+}
+
 pub(super) fn run(args: &AnalyzeArgs) -> u8 {
-    if args.files.is_empty() {
-        eprintln!("error: no trace file given (expected one or more OTLP/JSON or Jaeger JSON files)");
+    if args.files.is_empty() && !args.listen {
+        eprintln!("error: no trace file given (expected one or more OTLP/JSON or Jaeger JSON files, or --listen)");
         return EXIT_INPUT;
     }
     if let Err(e) = output::check_distinct(&[("--json", args.json.as_deref())]) {
@@ -61,10 +89,23 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
             return EXIT_INPUT;
         }
     }
+    let mut sources: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    if args.listen {
+        match listen(args) {
+            Ok((received, addresses)) => {
+                spans.extend(received);
+                sources.extend(addresses);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_INPUT;
+            }
+        }
+    }
     let request = AnalysisRequest {
         max_concurrency: args.max_concurrency,
         levels: args.levels.clone(),
-        sources: args.files.iter().map(|f| f.display().to_string()).collect(),
+        sources,
     };
     let analysis = match observed::analyse(&spans, &request) {
         Ok(a) => a,
@@ -88,4 +129,68 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
         }
     }
     0
+}
+
+/// Receives traces until a signal or `--for`, saying on stderr where and, as they come,
+/// how many; returns what arrived and the addresses it arrived at.
+fn listen(args: &AnalyzeArgs) -> Result<(Spans, Vec<String>), String> {
+    let receiver = Receiver::start(Listen {
+        http: Some(args.http),
+        grpc: Some(args.grpc),
+    })
+    .map_err(|e| format!("cannot listen on {} and {}: {e}", args.http, args.grpc))?;
+    let mut addresses = Vec::new();
+    if let Some(addr) = receiver.http_addr() {
+        eprintln!("listening: otlp/http http://{addr}");
+        addresses.push(format!("otlp/http http://{addr}"));
+    }
+    if let Some(addr) = receiver.grpc_addr() {
+        eprintln!("listening: otlp/grpc http://{addr}");
+        addresses.push(format!("otlp/grpc http://{addr}"));
+    }
+    // Ctrl-C and SIGTERM end the collection, not the command: the analysis of what
+    // arrived is the point.
+    let interrupt = Interrupt::install_or_warn();
+    let token = interrupt.as_ref().map(Interrupt::token);
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut shown = Counts::default();
+    let mut printed = Instant::now();
+    loop {
+        let stopped = token.as_ref().is_some_and(CancellationToken::is_cancelled);
+        let timed_out = args.for_.is_some_and(|limit| started.elapsed() >= limit);
+        let counts = receiver.counts();
+        // At most once a second while traces pour in, and once more at the end.
+        let due = printed.elapsed() >= Duration::from_secs(1) || stopped || timed_out;
+        if counts != shown && due {
+            let line = format!(
+                "received {} spans ({} tool and model calls) in {} traces, {} requests{}",
+                counts.spans,
+                counts.calls,
+                counts.traces,
+                counts.requests,
+                if counts.refused > 0 {
+                    format!(", {} refused", counts.refused)
+                } else {
+                    String::new()
+                }
+            );
+            if tty {
+                eprint!("\r\x1b[2K{line}");
+            } else {
+                eprintln!("{line}");
+            }
+            shown = counts;
+            printed = Instant::now();
+        }
+        if stopped || timed_out {
+            break;
+        }
+        // Short enough that Ctrl-C and --for end the collection promptly.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if tty {
+        eprintln!();
+    }
+    Ok((receiver.stop(), addresses))
 }

@@ -11,6 +11,7 @@ pub mod ideal;
 pub mod jaeger;
 pub mod otlp;
 pub mod read;
+pub mod receiver;
 pub mod span;
 pub mod steps;
 pub mod terminal;
