@@ -303,3 +303,119 @@ fn bad_trace_files_are_refused_at_their_line_with_what_was_expected() {
     assert!(stderr.contains("cannot read no-such-file.json"), "{stderr}");
     assert_eq!(text(&parabench(&["analyze"])).0, 1);
 }
+
+/// An OTLP/JSON trace of `n` calls of one tool, one step per call, durations spread like
+/// a lognormal (deterministic), with model calls between the steps.
+fn spread_trace(n: usize) -> String {
+    let t0: u64 = 1_700_000_000_000_000_000;
+    let mut spans = Vec::new();
+    let mut at = t0;
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..n {
+        // A uniform from a xorshift, through the normal quantile's logistic approximation.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let u = ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let z = (u / (1.0 - u)).ln() / 1.702;
+        let ms = (100.0 * (0.6 * z).exp()).max(1.0);
+        let dur = (ms * 1e6) as u64;
+        let model = format!(
+            r#"{{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"{:016x}","parentSpanId":"b7ad6b7169203331","name":"chat","startTimeUnixNano":"{at}","endTimeUnixNano":"{}","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}}]}}"#,
+            2 * i + 1,
+            at + 1_000_000
+        );
+        at += 1_000_000;
+        let tool = format!(
+            r#"{{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"{:016x}","parentSpanId":"b7ad6b7169203331","name":"execute_tool fetch","startTimeUnixNano":"{at}","endTimeUnixNano":"{}","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"execute_tool"}}}}]}}"#,
+            2 * i + 2,
+            at + dur
+        );
+        at += dur;
+        spans.push(model);
+        spans.push(tool);
+    }
+    format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    )
+}
+
+#[test]
+fn a_calibrated_scenario_validates_runs_tunes_and_reproduces_the_observed_quantiles() {
+    let dir = temp_dir("analyze-calibrate");
+    let trace = write(&dir, "spread.json", &spread_trace(2000));
+    let scenario = dir.join("observed.toml");
+    let (a, _) = analyze(&[&trace], &["--scenario", scenario.to_str().unwrap()]);
+    let observed = &a["tools"]["fetch"];
+    // The steps in order, one after the other: the calibrated run takes as long in
+    // virtual time as the tools and model calls took.
+    let (code, stdout, stderr) = text(&parabench(&["validate", scenario.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report = dir.join("run.json");
+    let (code, _, stderr) = text(&parabench(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--clock",
+        "virtual",
+        "--json",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let report = read_json(&report);
+    assert_eq!(report["runs"][1]["tools"]["fetch"]["count"], 2000);
+    assert_eq!(report["runs"][1]["tools"]["model"]["count"], 2000);
+    let (code, _, stderr) = text(&parabench(&["tune", scenario.to_str().unwrap(), "--clock", "virtual"]));
+    assert_eq!(code, 0, "{stderr}");
+
+    // 10,000 calls of the calibrated tool reproduce the observed quantiles within
+    // sampling error: sd(x̂_p) = sqrt(p(1-p)/n) / f(x_p), f from the empirical knots.
+    let text_of = std::fs::read_to_string(&scenario).unwrap();
+    let many = write(
+        &dir,
+        "many.toml",
+        &format!("{text_of}\n[[generate]]\ntool = \"fetch\"\ncount = 10000\nid_prefix = \"x\"\n"),
+    );
+    let report = dir.join("many.json");
+    let (code, _, stderr) = text(&parabench(&[
+        "run",
+        many.to_str().unwrap(),
+        "--clock",
+        "virtual",
+        "--mode",
+        "parallel",
+        "--no-calls",
+        "--json",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let sampled = &read_json(&report)["runs"][0]["tools"]["fetch"];
+    let knot = |k: &str| observed[k].as_f64().unwrap();
+    let knots = [
+        (0.5, knot("p50_s")),
+        (0.9, knot("p90_s")),
+        (0.99, knot("p99_s")),
+        (1.0, knot("max_s")),
+    ];
+    let n: f64 = 12_000.0;
+    for (i, (p, key)) in [(0.5f64, "p50_s"), (0.9, "p90_s"), (0.99, "p99_s")]
+        .into_iter()
+        .enumerate()
+    {
+        let want = knots[i].1;
+        // The flatter side of the knot: the larger of the two sampling errors.
+        let density = |a: (f64, f64), b: (f64, f64)| (b.0 - a.0) / (b.1 - a.1).max(1e-9);
+        let lower = if i == 0 {
+            (0.0, knot("p50_s") * 0.2)
+        } else {
+            knots[i - 1]
+        };
+        let f = density(lower, knots[i]).min(density(knots[i], knots[i + 1]));
+        let sd = (p * (1.0 - p) / n).sqrt() / f;
+        let got = sampled[key].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 5.0 * sd + want * 0.002,
+            "{key}: {got} vs observed {want} (sd {sd})"
+        );
+    }
+}

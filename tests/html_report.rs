@@ -422,3 +422,37 @@ count = 3000
         browser::attribute(&dom, "page", "data-render-ms").unwrap()
     );
 }
+
+#[test]
+fn the_analysis_page_draws_each_step_as_it_happened_and_ideal_and_the_what_if_curve() {
+    let dir = temp_dir("html-analysis");
+    let html = dir.join("analysis.html");
+    let json = dir.join("analysis.json");
+    let traces: Vec<String> = ["genai.jsonl", "openinference.json", "jaeger_fan_out.json"]
+        .iter()
+        .map(|f| common::root().join("tests/traces").join(f).display().to_string())
+        .collect();
+    let mut args = vec!["analyze"];
+    args.extend(traces.iter().map(String::as_str));
+    args.extend(["--html", html.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let (code, _, stderr) = text(&parabench(&args));
+    assert_eq!(code, 0, "{stderr}");
+    let analysis = read_json(&json);
+    let dom = browser::dump_dom(&html);
+    assert_rendered_cleanly(&dom);
+    let steps = analysis["steps"].as_array().unwrap();
+    let calls: u64 = steps.iter().map(|s| s["calls"].as_u64().unwrap()).sum();
+    let attr = |name: &str| browser::attribute(&dom, "page", name).unwrap().parse::<u64>().unwrap();
+    // Few steps: every one is drawn, each call twice.
+    assert_eq!(attr("data-steps-drawn"), steps.len() as u64);
+    assert_eq!((attr("data-bars-observed"), attr("data-bars-ideal")), (calls, calls));
+    let points: u64 = browser::attribute(&dom, "what-if", "data-points")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(points, 5, "one point per level of --levels");
+    assert_eq!(dom.matches("data-kind=\"serial\"").count(), 1);
+    assert_eq!(dom.matches("data-kind=\"fan_out\"").count(), 1);
+    let recommended = browser::attribute(&dom, "recommended", "data-value").unwrap();
+    assert_eq!(recommended, analysis["recommended"].to_string());
+}

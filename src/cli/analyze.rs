@@ -15,7 +15,7 @@ use super::EXIT_INPUT;
 use super::interrupt::Interrupt;
 use super::output::{self, Output};
 use crate::observed::receiver::{Counts, Listen, Receiver};
-use crate::observed::{self, AnalysisRequest, Spans, terminal::Terminal};
+use crate::observed::{self, AnalysisRequest, Spans, calibrate, terminal::Terminal};
 use crate::report::Render;
 use crate::report::json::Json;
 use crate::tune::Levels;
@@ -55,6 +55,15 @@ pub struct AnalyzeArgs {
     /// goes to standard error).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Writes a self-contained HTML page to FILE: the findings, the what-if curve, and
+    /// the steps that lost most, each as it happened beside the ideal schedule.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Writes a scenario calibrated from the observed calls to FILE: a tool per observed
+    /// tool (empirical latency, observed error rate), the model calls as a tool, the
+    /// steps in order, and a [sweep], for `run` and `tune`.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -70,17 +79,27 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
         eprintln!("error: no trace file given (expected one or more OTLP/JSON or Jaeger JSON files, or --listen)");
         return EXIT_INPUT;
     }
-    if let Err(e) = output::check_distinct(&[("--json", args.json.as_deref())]) {
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--html", args.html.as_deref()),
+        ("--scenario", args.scenario.as_deref()),
+    ];
+    if let Err(e) = output::check_distinct(&outputs) {
         eprintln!("error: {e}");
         return EXIT_INPUT;
     }
-    let json = match args.json.as_deref().map(Output::prepare).transpose() {
-        Ok(json) => json,
-        Err(e) => {
-            let path = args.json.as_deref().unwrap_or_else(|| "-".as_ref());
-            eprintln!("error: cannot write the analysis to {}: {e}", path.display());
-            return EXIT_INPUT;
-        }
+    let prepare = |path: Option<&std::path::Path>, what: &str| {
+        path.map(Output::prepare).transpose().map_err(|e| {
+            let path = path.unwrap_or_else(|| "-".as_ref());
+            eprintln!("error: cannot write the {what} to {}: {e}", path.display());
+        })
+    };
+    let (Ok(json), Ok(html), Ok(scenario)) = (
+        prepare(args.json.as_deref(), "analysis"),
+        prepare(args.html.as_deref(), "HTML page"),
+        prepare(args.scenario.as_deref(), "scenario"),
+    ) else {
+        return EXIT_INPUT;
     };
     let mut spans = Spans::default();
     for file in &args.files {
@@ -102,6 +121,10 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
             }
         }
     }
+    let calibrated = scenario.as_ref().map(|_| {
+        let steps = observed::steps::steps(&spans);
+        calibrate::scenario(&spans, &steps, &args.levels.to_vec(), &sources)
+    });
     let request = AnalysisRequest {
         max_concurrency: args.max_concurrency,
         levels: args.levels.clone(),
@@ -116,7 +139,10 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
     };
     let mut text = Vec::new();
     let _ = Terminal.render(&analysis, &mut text);
-    let _ = if json.as_ref().is_some_and(Output::is_stdout) {
+    let stdout_taken = [&json, &html, &scenario]
+        .iter()
+        .any(|o| o.as_ref().is_some_and(Output::is_stdout));
+    let _ = if stdout_taken {
         std::io::stderr().write_all(&text)
     } else {
         std::io::stdout().write_all(&text)
@@ -125,6 +151,27 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
         let path = out.path().display().to_string();
         if let Err(e) = out.commit_with(|w| Json.render(&analysis, w)) {
             eprintln!("error: cannot write the analysis to {path}: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    if let Some(out) = html {
+        let path = out.path().display().to_string();
+        let mut page = Vec::new();
+        let written = observed::html::render(&analysis, &spans, &mut page).and_then(|()| out.commit(&page));
+        if let Err(e) = written {
+            eprintln!("error: cannot write the HTML page to {path}: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    if let (Some(out), Some(text)) = (scenario, calibrated) {
+        let path = out.path().display().to_string();
+        // What is written must load: a scenario that does not is this command's fault.
+        if let Err(e) = crate::scenario::parse(&text, out.path()) {
+            eprintln!("error: the calibrated scenario does not validate ({e}); it was not written");
+            return EXIT_INPUT;
+        }
+        if let Err(e) = out.commit(text.as_bytes()) {
+            eprintln!("error: cannot write the scenario to {path}: {e}");
             return EXIT_INPUT;
         }
     }

@@ -24,6 +24,8 @@ pub struct Replay {
     barriers: Vec<CallIdx>,
     /// Per call of the plan, whether it is a barrier.
     is_barrier: Vec<bool>,
+    /// Per step, the plan indices of its calls, in the order of the step's calls.
+    members: Vec<std::ops::Range<usize>>,
     /// The tool calls (not barriers).
     calls: usize,
 }
@@ -71,6 +73,7 @@ impl Replay {
         let mut durations = Vec::new();
         let mut barriers = Vec::with_capacity(steps.len());
         let mut calls = 0;
+        let mut ranges = Vec::with_capacity(steps.len());
         for (k, step) in steps.iter().enumerate() {
             let mut members = Vec::with_capacity(step.calls.len());
             for (j, &i) in step.calls.iter().enumerate() {
@@ -85,6 +88,7 @@ impl Replay {
                 members.push(idx);
                 calls += 1;
             }
+            ranges.push(members.first().map_or(0, |m| m.index())..members.last().map_or(0, |m| m.index() + 1));
             let barrier = b.call(format!("s{k}"), barrier_tool);
             durations.push(Duration::ZERO);
             for idx in members {
@@ -102,6 +106,7 @@ impl Replay {
             durations,
             barriers,
             is_barrier,
+            members: ranges,
             calls,
         })
     }
@@ -114,6 +119,19 @@ impl Replay {
     /// Tool calls in the plan, barriers excluded.
     pub fn calls(&self) -> usize {
         self.calls
+    }
+
+    /// The plan indices of step `k`'s calls, in the order of the step's calls.
+    pub fn members(&self, k: usize) -> std::ops::Range<usize> {
+        self.members[k].clone()
+    }
+
+    /// When step `k` of `run` began: the end of the step before it.
+    pub fn step_start(&self, run: &ReplayRun, k: usize) -> Duration {
+        match k {
+            0 => Duration::ZERO,
+            _ => run.outcome.calls[self.barriers[k - 1].index()].end,
+        }
     }
 
     /// Whether call `idx` is a tool call rather than a barrier.

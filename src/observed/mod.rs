@@ -7,6 +7,8 @@
 //! calls one model response issued.
 
 pub mod analysis;
+pub mod calibrate;
+pub mod html;
 pub mod ideal;
 pub mod jaeger;
 pub mod otlp;
