@@ -196,16 +196,32 @@ pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, Ana
     let Ok(replay) = Replay::new(spans, &steps) else {
         return Ok(analysis);
     };
-    let runtime = super::ideal::runtime()?;
     let widest = steps.iter().map(|s| s.calls.len()).max().unwrap_or(1);
     let unlimited = NonZeroUsize::new(widest).unwrap_or(NonZeroUsize::MIN);
     let ideal_limit = request.max_concurrency.map_or(unlimited, |n| n.min(unlimited));
-    let ideal = replay.run(&runtime, ideal_limit);
+    // Every limit replayed once: a limit above the widest step runs the same schedule as
+    // the widest, so it is not replayed again.
+    let effective = |l: NonZeroUsize| l.min(unlimited);
+    let mut limits: Vec<NonZeroUsize> = request
+        .levels
+        .with_baseline()
+        .get()
+        .iter()
+        .map(|&l| effective(l))
+        .chain([unlimited, ideal_limit])
+        .collect();
+    limits.sort_unstable();
+    limits.dedup();
+    let work_s = steps.iter().map(|s| s.work_ns(all)).sum::<u64>() as f64 / 1e9;
+    let runs = replay_all(&replay, &limits, ideal_limit, work_s)?;
+    let run_at = |l: NonZeroUsize| runs.iter().find(|r| r.limit == effective(l)).expect("replayed");
+    let ideal = run_at(ideal_limit);
+    let ideal_steps = ideal.steps.as_deref().expect("kept for the ideal limit");
 
     let secs = |ns: u64| Duration::from_nanos(ns).as_secs_f64();
     for (k, step) in steps.iter().enumerate() {
         let (work, wall) = (step.work_ns(all), step.wall_ns(all));
-        let ideal_wall = ideal.steps[k].as_secs_f64();
+        let ideal_wall = ideal_steps[k].as_secs_f64();
         let mut per_tool = BTreeMap::new();
         for &i in &step.calls {
             if let Role::Tool(t) = all[i].role {
@@ -241,31 +257,31 @@ pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, Ana
 
     // The what-if table, and the levels the recommendation chooses among: the asked
     // levels, and the widest step (where no limit binds any more).
-    let mut levels: Vec<NonZeroUsize> = request.levels.with_baseline().get().to_vec();
-    levels.push(unlimited);
-    levels.sort_unstable();
-    levels.dedup();
-    let mut level_reports = Vec::with_capacity(levels.len());
-    let mut unlimited_wall = 0.0;
-    for &level in &levels {
-        let run = replay.run(&runtime, level);
-        if request.levels.get().contains(&level) {
-            analysis.what_if.push(WhatIf {
-                max_concurrency: Some(level.get()),
-                wall_s: run.wall.as_secs_f64(),
-                speedup: ratio(work, run.wall.as_secs_f64()),
-            });
-        }
-        if level == unlimited {
-            unlimited_wall = run.wall.as_secs_f64();
-        }
-        level_reports.push(level_report(&replay, &run, level, work));
+    for &level in request.levels.get() {
+        let wall = run_at(level).wall.as_secs_f64();
+        analysis.what_if.push(WhatIf {
+            max_concurrency: Some(level.get()),
+            wall_s: wall,
+            speedup: ratio(work, wall),
+        });
     }
+    let unlimited_wall = run_at(unlimited).wall.as_secs_f64();
     analysis.what_if.push(WhatIf {
         max_concurrency: None,
         wall_s: unlimited_wall,
         speedup: ratio(work, unlimited_wall),
     });
+    let mut levels: Vec<NonZeroUsize> = request.levels.with_baseline().get().to_vec();
+    levels.push(unlimited);
+    levels.sort_unstable();
+    levels.dedup();
+    let level_reports: Vec<LevelReport> = levels
+        .iter()
+        .map(|&level| LevelReport {
+            max_concurrency: level.get(),
+            ..run_at(level).report.clone()
+        })
+        .collect();
     let recommendation = recommend(&level_reports, &Criteria::default(), replay.plan(), 1);
     analysis.recommended = recommendation.level;
     analysis.reason = recommendation.reason;
@@ -313,6 +329,64 @@ fn tool_figures(spans: &Spans) -> BTreeMap<String, ToolFigures> {
             )
         })
         .collect()
+}
+
+/// One limit's replay, kept small: a run of millions of calls is summed up and dropped.
+#[derive(Debug)]
+struct Replayed {
+    limit: NonZeroUsize,
+    wall: Duration,
+    /// Each step's makespan, kept for the ideal limit only.
+    steps: Option<Vec<Duration>>,
+    report: LevelReport,
+}
+
+/// Replays at each of `limits`, on as many threads as the machine has cores (each run is
+/// single-threaded virtual time, and independent of the others).
+fn replay_all(
+    replay: &Replay,
+    limits: &[NonZeroUsize],
+    keep_steps: NonZeroUsize,
+    work_s: f64,
+) -> Result<Vec<Replayed>, AnalysisError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(limits.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<Vec<Replayed>, AnalysisError> {
+                    let runtime = super::ideal::runtime()?;
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&limit) = limits.get(i) else {
+                            return Ok(done);
+                        };
+                        let run = replay.run(&runtime, limit);
+                        let report = level_report(replay, &run, limit, work_s);
+                        done.push(Replayed {
+                            limit,
+                            wall: run.wall,
+                            steps: (limit == keep_steps).then_some(run.steps),
+                            report,
+                        });
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a replay thread does not panic"))
+            .collect::<Vec<_>>()
+    });
+    let mut all = Vec::with_capacity(limits.len());
+    for result in results {
+        all.extend(result?);
+    }
+    Ok(all)
 }
 
 /// A replay at one level as `tune` measures a level, for its recommendation rules.
