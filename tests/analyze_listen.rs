@@ -482,3 +482,27 @@ fn the_opentelemetry_python_sdk_is_received_over_http_and_grpc_with_gzip() {
         assert!(efficiency > 0.4 && efficiency < 0.6, "{step}");
     }
 }
+
+#[test]
+fn for_ends_the_collection_and_the_analysis_follows() {
+    let out = Command::new(env!("CARGO_BIN_EXE_parabench"))
+        .args([
+            "analyze",
+            "--listen",
+            "--http",
+            "127.0.0.1:0",
+            "--grpc",
+            "127.0.0.1:0",
+            "--for",
+            "300ms",
+        ])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("listening: otlp/http http://127.0.0.1:"), "{stderr}");
+    assert!(stdout.contains("no tool calls found"), "{stdout}");
+    // --for without --listen is a usage error.
+    assert_eq!(text(&parabench(&["analyze", "x.json", "--for", "1s"])).0, 1);
+}
