@@ -134,25 +134,6 @@ impl<O> RunOutcome<O> {
     /// A slot freed at an instant is free for a call starting at that instant; a call of
     /// no length holds none.
     pub fn max_in_flight(&self) -> usize {
-        let mut edges: Vec<(Duration, bool)> = Vec::with_capacity(self.calls.len() * 2);
-        for call in &self.calls {
-            // A call of no length overlaps nothing: its end would sort before its start.
-            if let Some(start) = call.start.filter(|&s| s < call.end) {
-                edges.push((start, true));
-                edges.push((call.end, false));
-            }
-        }
-        // At one instant, ends (false) sort before starts (true).
-        edges.sort_unstable();
-        let (mut now, mut most) = (0usize, 0usize);
-        for (_, starts) in edges {
-            if starts {
-                now += 1;
-                most = most.max(now);
-            } else {
-                now -= 1;
-            }
-        }
-        most
+        crate::stats::max_overlap(self.calls.iter().filter_map(|c| Some((c.start?, c.end))))
     }
 }

@@ -35,24 +35,9 @@ impl Step {
     /// The most of its calls running at one instant (a call ending at an instant has
     /// made room for one starting then).
     pub fn max_in_flight(&self, spans: &[ObservedSpan]) -> usize {
-        // A call of no length overlaps nothing, but still ran: at least one in flight.
-        let mut edges: Vec<(u64, bool)> = self
-            .calls
-            .iter()
-            .filter(|&&i| spans[i].end_ns > spans[i].start_ns)
-            .flat_map(|&i| [(spans[i].start_ns, true), (spans[i].end_ns, false)])
-            .collect();
-        edges.sort_unstable();
-        let (mut now, mut most) = (0usize, 0usize);
-        for (_, starts) in edges {
-            if starts {
-                now += 1;
-                most = most.max(now);
-            } else {
-                now -= 1;
-            }
-        }
-        most.max(usize::from(!self.calls.is_empty()))
+        let overlap = crate::stats::max_overlap(self.calls.iter().map(|&i| (spans[i].start_ns, spans[i].end_ns)));
+        // Calls of no length overlap nothing, but one of them still ran.
+        overlap.max(usize::from(!self.calls.is_empty()))
     }
 }
 

@@ -14,6 +14,33 @@ pub mod histogram;
 
 pub use histogram::{LatencyHistogram, ToolHistograms};
 
+/// The most of `intervals` (`[start, end)`) that overlap at one instant: one ending at an
+/// instant makes room for one starting then, and one of no length overlaps nothing.
+///
+/// ```
+/// // Two at once at 5; the third starts as the first ends.
+/// assert_eq!(parabench::stats::max_overlap([(0, 10), (5, 8), (10, 12), (3, 3)]), 2);
+/// ```
+pub fn max_overlap<T: Ord + Copy>(intervals: impl IntoIterator<Item = (T, T)>) -> usize {
+    let mut edges: Vec<(T, bool)> = intervals
+        .into_iter()
+        .filter(|(start, end)| start < end)
+        .flat_map(|(start, end)| [(start, true), (end, false)])
+        .collect();
+    // At one instant, ends (false) sort before starts (true).
+    edges.sort_unstable();
+    let (mut now, mut most) = (0usize, 0usize);
+    for (_, starts) in edges {
+        if starts {
+            now += 1;
+            most = most.max(now);
+        } else {
+            now -= 1;
+        }
+    }
+    most
+}
+
 use rand::RngExt;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -81,13 +81,6 @@
     charts.forEach((draw) => draw());
   }
 
-  function card(label, value, detail, attrs) {
-    return el('div', { class: 'card' },
-      el('div', { class: 'label' }, label),
-      el('div', Object.assign({ class: 'value' }, attrs || {}), value),
-      detail ? el('div', { class: 'detail' }, detail) : null);
-  }
-
   /** Rows for bars so that no two in a row overlap: the first row free at each start. */
   function rows(bars) {
     const order = bars.map((b, i) => i).sort((i, j) => bars[i][1] - bars[j][1] || bars[i][2] - bars[j][2]);

@@ -33,6 +33,14 @@ function el(tag, attrs, ...children) {
 }
 
 /** `12.50` → `12.5`, `100` stays `100`. */
+/** A summary card: a label, a value (with `attrs`, such as an id), and a line of detail. */
+function card(label, value, detail, attrs) {
+  return el('div', { class: 'card' },
+    el('div', { class: 'label' }, label),
+    el('div', Object.assign({ class: 'value' }, attrs || {}), value),
+    detail ? el('div', { class: 'detail' }, detail) : null);
+}
+
 function trimZeros(text) {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }

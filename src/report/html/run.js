@@ -76,13 +76,6 @@
 
   // ---- summary ---------------------------------------------------------------------
 
-  function card(label, value, detail, attrs) {
-    return el('div', { class: 'card' },
-      el('div', { class: 'label' }, label),
-      el('div', Object.assign({ class: 'value' }, attrs || {}), value),
-      detail ? el('div', { class: 'detail' }, detail) : null);
-  }
-
   function modeLabel(run) {
     return `${run.mode} ×${run.max_concurrency}`;
   }

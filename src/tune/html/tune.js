@@ -85,13 +85,6 @@
     charts.forEach((draw) => draw());
   }
 
-  function card(label, value, detail, attrs) {
-    return el('div', { class: 'card' },
-      el('div', { class: 'label' }, label),
-      el('div', Object.assign({ class: 'value' }, attrs || {}), value),
-      detail ? el('div', { class: 'detail' }, detail) : null);
-  }
-
   /** One chart against max_concurrency: points joined by a line, a fitted curve, a limit. */
   function plot(figure, spec) {
     const canvas = figure.querySelector('canvas');
