@@ -179,20 +179,8 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::span::{Kind, ObservedSpan};
+    use crate::observed::span::{Kind, test_span};
     use crate::observed::steps::steps;
-
-    fn tool(parent: u8, start_ms: u64, end_ms: u64) -> ObservedSpan {
-        ObservedSpan {
-            trace_id: [1; 16],
-            span_id: [start_ms as u8, end_ms as u8, parent, 0, 0, 0, 0, 2],
-            parent_span_id: [parent; 8],
-            start_ns: start_ms * 1_000_000,
-            end_ns: end_ms * 1_000_000,
-            role: Role::Model,
-            error: false,
-        }
-    }
 
     #[test]
     fn each_step_replays_after_the_last_at_each_limit() {
@@ -200,10 +188,10 @@ mod tests {
         // Step 1: four calls of 100 ms run one after another; step 2: one call of 50 ms
         // and one of 200 ms at once.
         for i in 0..4 {
-            spans.push(tool(1, i * 100, (i + 1) * 100), Kind::Tool("search"));
+            spans.push(test_span(1, i * 100, (i + 1) * 100), Kind::Tool("search"));
         }
-        spans.push(tool(2, 1000, 1050), Kind::Tool("db"));
-        spans.push(tool(2, 1000, 1200), Kind::Tool("db"));
+        spans.push(test_span(2, 1000, 1050), Kind::Tool("db"));
+        spans.push(test_span(2, 1000, 1200), Kind::Tool("db"));
         let steps = steps(&spans);
         let replay = Replay::new(&spans, &steps).unwrap();
         assert_eq!(replay.calls(), 6);

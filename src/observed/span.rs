@@ -222,6 +222,21 @@ impl Spans {
     }
 }
 
+/// A span of trace `[1; 16]` under parent `[parent; 8]`, from `start_ms` to `end_ms`
+/// after the epoch (its role is set by [`Spans::push`]).
+#[cfg(test)]
+pub(crate) fn test_span(parent: u8, start_ms: u64, end_ms: u64) -> ObservedSpan {
+    ObservedSpan {
+        trace_id: [1; 16],
+        span_id: [start_ms as u8, end_ms as u8, parent, (start_ms >> 8) as u8, 0, 0, 0, 1],
+        parent_span_id: [parent; 8],
+        start_ns: start_ms * 1_000_000,
+        end_ns: end_ms * 1_000_000,
+        role: Role::Model,
+        error: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,33 +94,21 @@ pub fn steps(spans: &Spans) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::span::Kind;
-
-    fn span(parent: u8, start_ms: u64, end_ms: u64) -> ObservedSpan {
-        ObservedSpan {
-            trace_id: [1; 16],
-            span_id: [start_ms as u8, end_ms as u8, parent, 0, 0, 0, 0, 1],
-            parent_span_id: [parent; 8],
-            start_ns: start_ms * 1_000_000,
-            end_ns: end_ms * 1_000_000,
-            role: Role::Model,
-            error: false,
-        }
-    }
+    use crate::observed::span::{Kind, test_span};
 
     #[test]
     fn model_calls_split_the_tool_calls_of_one_parent_into_steps() {
         let mut spans = Spans::default();
         // Model call, three tools at once, model call, two tools one after the other.
-        spans.push(span(7, 0, 10), Kind::Model);
+        spans.push(test_span(7, 0, 10), Kind::Model);
         for (s, e) in [(10, 30), (10, 50), (11, 20)] {
-            spans.push(span(7, s, e), Kind::Tool("search"));
+            spans.push(test_span(7, s, e), Kind::Tool("search"));
         }
-        spans.push(span(7, 50, 60), Kind::Model);
-        spans.push(span(7, 60, 70), Kind::Tool("db"));
-        spans.push(span(7, 70, 90), Kind::Tool("db"));
+        spans.push(test_span(7, 50, 60), Kind::Model);
+        spans.push(test_span(7, 60, 70), Kind::Tool("db"));
+        spans.push(test_span(7, 70, 90), Kind::Tool("db"));
         // Another parent: its own step, even at the same time.
-        spans.push(span(8, 12, 14), Kind::Tool("db"));
+        spans.push(test_span(8, 12, 14), Kind::Tool("db"));
         let steps = steps(&spans);
         let all = spans.spans();
         let shape: Vec<(u8, usize, usize)> = steps
