@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         Latency::constant(LATENCY)
     };
     let model = ToolModel {
+        limit_policy: parabench::sim::LimitPolicy::Wait,
         latency,
         ..ToolModel::constant(LATENCY)
     };

@@ -18,7 +18,10 @@
 //! - [`harness`] ties them together for one `parabench run`, repeated if asked.
 //! - [`bench`] is what the benches write and CI checks; [`compare`] tells whether a
 //!   later report regressed beyond noise; [`tune`] sweeps `max_concurrency` (and
-//!   open-loop arrival rates) to recommend a level; [`cli`] is the binary.
+//!   open-loop arrival rates) to recommend a level.
+//! - [`observed`] analyses the tool calls of real agents from their traces; [`serve`]
+//!   serves a scenario's tools to a real agent over MCP and analyses what its executor
+//!   did with them. [`cli`] is the binary.
 //!
 //! The executor knows nothing of TOML; an engineer can build a [`plan::Plan`] in code and
 //! run real async tools through it (see `examples/own_tools.rs`).
@@ -36,6 +39,7 @@ pub mod plan;
 pub mod report;
 pub mod scenario;
 pub mod seed;
+pub mod serve;
 pub mod sim;
 pub mod stats;
 pub mod telemetry;

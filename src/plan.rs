@@ -86,6 +86,8 @@ pub struct ToolSpec {
     pub max_concurrency: Option<NonZeroUsize>,
     /// At most this many attempts started per second (a rate-limited API).
     pub rate_limit_per_s: Option<f64>,
+    /// What the tool does, in words (as `parabench serve` lists it); may be empty.
+    pub description: String,
 }
 
 impl ToolSpec {
@@ -106,6 +108,7 @@ impl ToolSpec {
             kind,
             max_concurrency: None,
             rate_limit_per_s: None,
+            description: String::new(),
         }
     }
 

@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["harness"],
     &["bench", "compare", "tune"],
     &["observed"],
+    &["serve"],
     &["cli"],
 ];
 

@@ -208,6 +208,18 @@ fn cases() -> Vec<Case> {
             11,
         ),
         case(
+            "unknown limit_policy",
+            &tool("latency = { dist = \"constant\", value = \"1ms\" }\nlimit_policy = \"drop\""),
+            "unknown variant `drop`, expected `wait` or `reject`",
+            4,
+        ),
+        case(
+            "tool description with an invisible character",
+            &tool("latency = { dist = \"constant\", value = \"1ms\" }\ndescription = \"a\\u0007b\""),
+            "invisible character U+0007",
+            4,
+        ),
+        case(
             "failure_rate above 1",
             &tool("latency = { dist = \"constant\", value = \"1ms\" }\nfailure_rate = 1.5"),
             "failure_rate must be a probability between 0 and 1, got 1.5",

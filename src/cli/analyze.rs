@@ -42,7 +42,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317", requires = "listen")]
     pub grpc: SocketAddr,
     /// With --listen: stop collecting after DUR (like 30s), as Ctrl-C would.
-    #[arg(long = "for", value_name = "DUR", value_parser = parse_duration, requires = "listen")]
+    #[arg(long = "for", value_name = "DUR", value_parser = super::positive_duration, requires = "listen")]
     pub for_: Option<Duration>,
     /// The limit of the ideal schedule each step is compared with (default: unlimited).
     #[arg(long, value_name = "N")]
@@ -66,14 +66,6 @@ pub struct AnalyzeArgs {
     pub scenario: Option<PathBuf>,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err("expected a positive duration like 30s".into()),
-        Err(e) => Err(format!("{e} (expected a duration like 30s)")),
-    }
-}
-
 pub(super) fn run(args: &AnalyzeArgs) -> u8 {
     if args.files.is_empty() && !args.listen {
         eprintln!("error: no trace file given (expected one or more OTLP/JSON or Jaeger JSON files, or --listen)");
@@ -88,12 +80,7 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
         eprintln!("error: {e}");
         return EXIT_INPUT;
     }
-    let prepare = |path: Option<&std::path::Path>, what: &str| {
-        path.map(Output::prepare).transpose().map_err(|e| {
-            let path = path.unwrap_or_else(|| "-".as_ref());
-            eprintln!("error: cannot write the {what} to {}: {e}", path.display());
-        })
-    };
+    let prepare = output::prepare_named;
     let (Ok(json), Ok(html), Ok(scenario)) = (
         prepare(args.json.as_deref(), "analysis"),
         prepare(args.html.as_deref(), "HTML page"),
@@ -129,6 +116,7 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
         max_concurrency: args.max_concurrency,
         levels: args.levels.clone(),
         sources,
+        ideal: observed::ideal::IdealSpec::default(),
     };
     let analysis = match observed::analyse(&spans, &request) {
         Ok(a) => a,

@@ -11,6 +11,7 @@ mod merge;
 mod output;
 mod report;
 mod run;
+mod serve;
 mod tune;
 mod validate;
 
@@ -24,6 +25,7 @@ pub use bench_check::BenchCheckArgs;
 pub use compare::CompareArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
+pub use serve::ServeArgs;
 pub use tune::TuneArgs;
 
 /// Exit code of a usage or input error: nothing was run.
@@ -56,6 +58,9 @@ pub enum Command {
     /// Read the traces of real agents: how much parallelism their tool calls left on the
     /// table, per step, against the schedule parabench's executor finds.
     Analyze(AnalyzeArgs),
+    /// Serve a scenario's simulated tools over MCP to a real agent, and report what its
+    /// executor did with them against the ideal schedule.
+    Serve(ServeArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files.
@@ -82,6 +87,15 @@ pub enum Command {
     BenchCheck(BenchCheckArgs),
 }
 
+/// A `--for DUR` value: a positive duration in words, like `30s`.
+fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("expected a positive duration like 30s".into()),
+        Err(e) => Err(format!("{e} (expected a duration like 30s)")),
+    }
+}
+
 /// Runs a parsed command line and returns the process's exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
@@ -90,6 +104,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Report(args) => report::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Analyze(args) => analyze::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
         Command::List { dir } => list::run(&dir),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),

@@ -320,6 +320,15 @@ fn forget(temp: &Path) {
     pending().retain(|p| p != temp);
 }
 
+/// [`Output::prepare`] of an optional output flag, saying on stderr which `what` cannot
+/// be written where; `Err(())` once said.
+pub(super) fn prepare_named(path: Option<&Path>, what: &str) -> Result<Option<Output>, ()> {
+    path.map(Output::prepare).transpose().map_err(|e| {
+        let path = path.unwrap_or_else(|| "-".as_ref());
+        eprintln!("error: cannot write the {what} to {}: {e}", path.display());
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,7 @@
 //! ```
 
 pub mod config;
-mod limit;
+pub mod limit;
 pub mod observe;
 pub mod outcome;
 mod ready;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::ideal::{Replay, ReplayRun};
+use super::ideal::{IdealSpec, Replay, ReplayRun};
 use super::otlp::hex;
 use super::span::{Role, Spans};
-use super::steps::steps;
+use super::steps::{Step, steps};
 use crate::executor::CallStatus;
 use crate::report::{SpeedupBound, Work};
 use crate::stats::LatencyHistogram;
@@ -35,6 +35,9 @@ pub struct AnalysisRequest {
     pub levels: Levels,
     /// Where the spans came from, for the report.
     pub sources: Vec<String>,
+    /// The tools' own limits and the calls' times in the ideal; default: none, and each
+    /// span's duration.
+    pub ideal: IdealSpec,
 }
 
 /// The whole analysis.
@@ -161,14 +164,24 @@ pub enum AnalysisError {
     Runtime(#[from] std::io::Error),
 }
 
-/// Analyses `spans` as `request` says.
+/// Analyses `spans` as `request` says, in the steps their traces show (see
+/// [`steps`]).
 ///
 /// # Errors
 ///
 /// [`AnalysisError`] when the replay's runtime cannot start.
 pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
+    analyse_steps(spans, &steps(spans), request)
+}
+
+/// Analyses `spans` grouped into `steps` (each of their calls in one step) as `request`
+/// says.
+///
+/// # Errors
+///
+/// [`AnalysisError`] when the replay's runtime cannot start.
+pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
     let all = spans.spans();
-    let steps = steps(spans);
     let tools = tool_figures(spans);
     let mut analysis = Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
@@ -193,7 +206,7 @@ pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, Ana
         reason: "no tool calls were found: nothing to recommend".into(),
         findings: Vec::new(),
     };
-    let Ok(replay) = Replay::new(spans, &steps) else {
+    let Ok(replay) = Replay::new(spans, steps, &request.ideal) else {
         return Ok(analysis);
     };
     let widest = steps.iter().map(|s| s.calls.len()).max().unwrap_or(1);
@@ -212,7 +225,13 @@ pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, Ana
         .collect();
     limits.sort_unstable();
     limits.dedup();
-    let work_s = steps.iter().map(|s| s.work_ns(all)).sum::<u64>() as f64 / 1e9;
+    let step_work = |s: &Step| {
+        s.calls
+            .iter()
+            .map(|&i| request.ideal.duration_ns(i, &all[i]))
+            .sum::<u64>()
+    };
+    let work_s = steps.iter().map(step_work).sum::<u64>() as f64 / 1e9;
     let runs = replay_all(&replay, &limits, ideal_limit, work_s)?;
     let run_at = |l: NonZeroUsize| runs.iter().find(|r| r.limit == effective(l)).expect("replayed");
     let ideal = run_at(ideal_limit);
@@ -220,7 +239,7 @@ pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, Ana
 
     let secs = |ns: u64| Duration::from_nanos(ns).as_secs_f64();
     for (k, step) in steps.iter().enumerate() {
-        let (work, wall) = (step.work_ns(all), step.wall_ns(all));
+        let (work, wall) = (step_work(step), step.wall_ns(all));
         let ideal_wall = ideal_steps[k].as_secs_f64();
         let mut per_tool = BTreeMap::new();
         for &i in &step.calls {

@@ -9,9 +9,9 @@ use std::num::NonZeroUsize;
 use serde::Serialize;
 
 use super::analysis::Analysis;
-use super::ideal::{Replay, runtime};
+use super::ideal::{IdealSpec, Replay, runtime};
 use super::span::{Role, Spans};
-use super::steps::steps;
+use super::steps::{Step, steps};
 use crate::report::html::{page, script_json};
 
 /// The page's script.
@@ -48,8 +48,31 @@ struct StepDrawing {
 ///
 /// When the replay's runtime cannot start, or writing fails.
 pub fn render(analysis: &Analysis, spans: &Spans, out: &mut dyn Write) -> io::Result<()> {
+    render_steps(
+        "parabench analyze",
+        analysis,
+        spans,
+        &steps(spans),
+        &IdealSpec::default(),
+        out,
+    )
+}
+
+/// Writes the page of `analysis` titled `title`, drawing the schedules of `steps` of
+/// `spans`, their ideal as `ideal` says.
+///
+/// # Errors
+///
+/// When the replay's runtime cannot start, or writing fails.
+pub fn render_steps(
+    title: &str,
+    analysis: &Analysis,
+    spans: &Spans,
+    steps: &[Step],
+    ideal: &IdealSpec,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let all = spans.spans();
-    let steps = steps(spans);
     let mut drawn: Vec<usize> = (0..steps.len()).collect();
     drawn.sort_by(|&a, &b| {
         let lost = |k: usize| analysis.steps[k].wall_s - analysis.steps[k].ideal_wall_s;
@@ -64,7 +87,7 @@ pub fn render(analysis: &Analysis, spans: &Spans, out: &mut dyn Write) -> io::Re
         fits
     });
     let mut drawings = Vec::with_capacity(drawn.len());
-    if let Ok(replay) = Replay::new(spans, &steps) {
+    if let Ok(replay) = Replay::new(spans, steps, ideal) {
         let widest = steps.iter().map(|s| s.calls.len()).max().unwrap_or(1);
         let limit = analysis.max_concurrency.unwrap_or(widest).clamp(1, widest.max(1));
         let run = replay.run(&runtime()?, NonZeroUsize::new(limit).unwrap_or(NonZeroUsize::MIN));
@@ -108,7 +131,7 @@ pub fn render(analysis: &Analysis, spans: &Spans, out: &mut dyn Write) -> io::Re
         steps_total: steps.len(),
     };
     let html = page(
-        "parabench analyze",
+        title,
         ANALYSIS_JS,
         &[
             ("analysis-data", script_json(analysis)?),

@@ -6,14 +6,44 @@
 //! the step before, so one run of the executor gives every step's makespan (barrier to
 //! barrier) with edges linear in the calls, however wide the steps.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use super::span::{Role, Spans};
+use super::span::{ObservedSpan, Role, Spans};
 use super::steps::Step;
 use crate::clock::{Clock, virtual_runtime};
 use crate::executor::{CallContext, Executor, ExecutorConfig, RunOutcome, Tool, ToolError};
 use crate::plan::{CallIdx, Plan, PlanBuilder, PlanError, ToolSpec};
+
+/// What the ideal schedule keeps to beyond the calls' order: each tool's own limits, and
+/// the time each call takes.
+#[derive(Clone, Debug, Default)]
+pub struct IdealSpec {
+    /// Per tool name, the limits the ideal keeps to, as a run of the tool would (the
+    /// tools `parabench serve` serves); a tool not named has none.
+    pub tools: HashMap<String, ToolLimits>,
+    /// Per span (by its index in [`Spans::spans`]), the time the call takes; empty: each
+    /// span's duration. A served call's is its service time: its wait for its tool's slot
+    /// is what the ideal schedules, not part of the call.
+    pub service_ns: Vec<u64>,
+}
+
+/// A tool's own limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ToolLimits {
+    /// At most this many of its calls at once.
+    pub max_concurrency: Option<NonZeroUsize>,
+    /// At most this many of its calls started per second.
+    pub rate_limit_per_s: Option<f64>,
+}
+
+impl IdealSpec {
+    /// The time span `i` (`span`) takes in the ideal, in nanoseconds.
+    pub fn duration_ns(&self, i: usize, span: &ObservedSpan) -> u64 {
+        self.service_ns.get(i).copied().unwrap_or_else(|| span.duration_ns())
+    }
+}
 
 /// The observed steps as a plan the executor can run.
 #[derive(Debug)]
@@ -57,16 +87,25 @@ impl Tool for Durations<'_> {
 }
 
 impl Replay {
-    /// The plan of `steps` of `spans`: a tool per observed tool, a call per tool call.
+    /// The plan of `steps` of `spans`: a tool per observed tool (with its limits in
+    /// `ideal`), a call per tool call (taking its time in `ideal`).
     ///
     /// # Errors
     ///
     /// [`PlanError`] when there is no step at all.
-    pub fn new(spans: &Spans, steps: &[Step]) -> Result<Self, PlanError> {
+    pub fn new(spans: &Spans, steps: &[Step], ideal: &IdealSpec) -> Result<Self, PlanError> {
         let all = spans.spans();
         let mut b = PlanBuilder::new();
         let tools: Vec<_> = (0..spans.tool_count())
-            .map(|t| b.tool(ToolSpec::io(spans.tool_name(t as u32))))
+            .map(|t| {
+                let name = spans.tool_name(t as u32);
+                let mut spec = ToolSpec::io(name);
+                if let Some(limits) = ideal.tools.get(name) {
+                    spec.max_concurrency = limits.max_concurrency;
+                    spec.rate_limit_per_s = limits.rate_limit_per_s;
+                }
+                b.tool(spec)
+            })
             .collect();
         // A name no tool can have: the steps' barriers.
         let barrier_tool = b.tool(ToolSpec::io("\u{0}step"));
@@ -84,7 +123,7 @@ impl Replay {
                 if let Some(&before) = barriers.last() {
                     b.depends_on(idx, before);
                 }
-                durations.push(Duration::from_nanos(all[i].duration_ns()));
+                durations.push(Duration::from_nanos(ideal.duration_ns(i, &all[i])));
                 members.push(idx);
                 calls += 1;
             }
@@ -193,7 +232,7 @@ mod tests {
         spans.push(test_span(2, 1000, 1050), Kind::Tool("db"));
         spans.push(test_span(2, 1000, 1200), Kind::Tool("db"));
         let steps = steps(&spans);
-        let replay = Replay::new(&spans, &steps).unwrap();
+        let replay = Replay::new(&spans, &steps, &IdealSpec::default()).unwrap();
         assert_eq!(replay.calls(), 6);
         let rt = runtime().unwrap();
         let ms = Duration::from_millis;
@@ -209,5 +248,30 @@ mod tests {
             (wide.steps.as_slice(), wide.wall),
             ([ms(100), ms(200)].as_slice(), ms(300))
         );
+    }
+
+    #[test]
+    fn the_ideal_keeps_each_tool_limit_and_replays_the_given_times() {
+        let mut spans = Spans::default();
+        // Four calls at once, each seen for 100 ms of which 40 ms were spent waiting.
+        for _ in 0..4 {
+            spans.push(test_span(1, 0, 100), Kind::Tool("search"));
+        }
+        let steps = steps(&spans);
+        let ideal = IdealSpec {
+            tools: HashMap::from([(
+                "search".to_string(),
+                ToolLimits {
+                    max_concurrency: NonZeroUsize::new(2),
+                    rate_limit_per_s: None,
+                },
+            )]),
+            service_ns: vec![60_000_000; 4],
+        };
+        let replay = Replay::new(&spans, &steps, &ideal).unwrap();
+        let run = replay.run(&runtime().unwrap(), NonZeroUsize::new(8).unwrap());
+        // Two at a time, 60 ms each.
+        assert_eq!(run.wall, Duration::from_millis(120));
+        assert_eq!(run.outcome.max_in_flight(), 2);
     }
 }

@@ -114,14 +114,14 @@ impl Render<Analysis> for Terminal {
     }
 }
 
-fn table<const N: usize>(header: [&str; N]) -> Table {
+pub(crate) fn table<const N: usize>(header: [&str; N]) -> Table {
     let mut t = Table::new();
     t.load_style(STYLE);
     t.set_header(header.to_vec());
     t
 }
 
-fn right_aligned(mut t: Table, columns: std::ops::Range<usize>) -> Table {
+pub(crate) fn right_aligned(mut t: Table, columns: std::ops::Range<usize>) -> Table {
     for i in columns {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);

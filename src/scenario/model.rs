@@ -245,6 +245,23 @@ pub(crate) struct ToolTable {
     pub(crate) max_concurrency: Option<Spanned<i64>>,
     /// Calls per second; default: unlimited.
     pub(crate) rate_limit: Option<Spanned<f64>>,
+    /// What the tool does, in words (`parabench serve` lists it); default "".
+    pub(crate) description: Option<Spanned<String>>,
+    /// Served (`parabench serve`), what a call beyond `max_concurrency` meets: "wait"
+    /// (default) or "reject".
+    #[serde(default)]
+    pub(crate) limit_policy: LimitPolicyName,
+}
+
+/// `limit_policy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LimitPolicyName {
+    /// Wait for a slot.
+    #[default]
+    Wait,
+    /// Answered at once with an error.
+    Reject,
 }
 
 /// `latency = { dist = "...", ... }`: every parameter of every distribution, all optional;

@@ -33,6 +33,19 @@ pub struct ToolModel {
     pub latency: Latency,
     /// How often an attempt fails or hangs.
     pub failure: FailureModel,
+    /// What a call beyond the tool's own limit meets when the tool is served to a client
+    /// (`parabench serve`); parabench's own executor never sends one.
+    pub limit_policy: LimitPolicy,
+}
+
+/// What a served tool does with a call beyond its own `max_concurrency`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LimitPolicy {
+    /// The call waits for a slot.
+    #[default]
+    Wait,
+    /// The call is answered at once with an error, as a rate-limited API does.
+    Reject,
 }
 
 impl ToolModel {
@@ -41,7 +54,28 @@ impl ToolModel {
         Self {
             latency: Latency::constant(latency),
             failure: FailureModel::NEVER,
+            limit_policy: LimitPolicy::Wait,
         }
+    }
+}
+
+impl ToolModel {
+    /// What attempt `attempt` of the call keyed `key` (see [`seed::call_key`]) does under
+    /// `seed`: the same draw every time.
+    pub fn draw(&self, seed: u64, key: u64, attempt: u32) -> Draw {
+        // Constant, never-failing tools skip the generators: that is the zero-latency
+        // case the overhead benchmarks measure.
+        let latency = match self.latency {
+            Latency::Constant { value } => value,
+            ref l => l.sample(&mut seed::rng(seed, key, attempt, Stream::Latency)),
+        };
+        let fate = if self.failure == FailureModel::NEVER {
+            Fate::Succeed
+        } else {
+            self.failure
+                .fate(seed::rng(seed, key, attempt, Stream::Failure).random())
+        };
+        Draw { latency, fate }
     }
 }
 
@@ -162,22 +196,7 @@ impl SimTool {
 
     /// What attempt `attempt` of call `idx` does: the same in every run with this seed.
     pub fn draw(&self, idx: crate::plan::CallIdx, tool: crate::plan::ToolId, attempt: u32) -> Draw {
-        let key = self.call_keys[idx.index()];
-        let model = &self.models[tool.index()];
-        // Constant, never-failing tools skip the generators: that is the zero-latency
-        // case the overhead benchmarks measure.
-        let latency = match model.latency {
-            Latency::Constant { value } => value,
-            ref l => l.sample(&mut seed::rng(self.seed, key, attempt, Stream::Latency)),
-        };
-        let fate = if model.failure == FailureModel::NEVER {
-            Fate::Succeed
-        } else {
-            model
-                .failure
-                .fate(seed::rng(self.seed, key, attempt, Stream::Failure).random())
-        };
-        Draw { latency, fate }
+        self.models[tool.index()].draw(self.seed, self.call_keys[idx.index()], attempt)
     }
 
     async fn attempt(&self, ctx: CallContext<'_, ()>) -> Result<(), ToolError> {
@@ -278,6 +297,7 @@ mod tests {
         let hang = ToolModel {
             latency: Latency::constant(Duration::from_millis(10)),
             failure: FailureModel::new(0.0, 1.0).unwrap(),
+            limit_policy: LimitPolicy::Wait,
         };
         let models = vec![hang, ToolModel::constant(Duration::from_millis(10))];
         let clock = Clock::simulated();

@@ -7,16 +7,18 @@ use std::time::Duration;
 /// A burst-free limit is the conservative reading of "N calls per second": it is what a
 /// server enforcing the rate over any window will accept.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct RateLimit {
+pub struct RateLimit {
     interval: Duration,
     next: Duration,
 }
 
 impl RateLimit {
+    /// At most `per_s` starts per second.
+    ///
     /// # Panics
     ///
     /// If `per_s` is not positive and finite (the plan checks it).
-    pub(crate) fn new(per_s: f64) -> Self {
+    pub fn new(per_s: f64) -> Self {
         assert!(per_s.is_finite() && per_s > 0.0, "rate must be positive");
         Self {
             interval: Duration::from_secs_f64(1.0 / per_s),
@@ -25,16 +27,17 @@ impl RateLimit {
     }
 
     /// The earliest time the next attempt may start.
-    pub(crate) fn next_start(&self) -> Duration {
+    pub fn next_start(&self) -> Duration {
         self.next
     }
 
-    pub(crate) fn allows(&self, now: Duration) -> bool {
+    /// Whether an attempt may start at `now`.
+    pub fn allows(&self, now: Duration) -> bool {
         now >= self.next
     }
 
     /// Records an attempt starting at `now`.
-    pub(crate) fn take(&mut self, now: Duration) {
+    pub fn take(&mut self, now: Duration) {
         self.next = self.next.max(now) + self.interval;
     }
 }

@@ -8,12 +8,12 @@ use crate::executor::ExecutorConfig;
 use crate::plan::ToolSpec;
 use crate::scenario::MAX_DURATION;
 use crate::scenario::error::{ScenarioError, SourceMap, number, quoted};
-use crate::scenario::model::{HumanDuration, LatencyTable, ToolTable};
+use crate::scenario::model::{HumanDuration, LatencyTable, LimitPolicyName, ToolTable};
 use crate::sim::failure::FailureError;
 use crate::sim::latency::LatencyError;
-use crate::sim::{FailureModel, Latency, ToolModel};
+use crate::sim::{FailureModel, Latency, LimitPolicy, ToolModel};
 
-use super::settings::printable;
+use super::settings::{description, printable};
 use super::{Result, nonzero_usize};
 
 /// A checked tool: its name as written, what the plan needs, and how it behaves.
@@ -134,6 +134,12 @@ pub(super) fn tool<'f>(
         }
         r => r.as_ref().map(|r| *r.get_ref()),
     };
+    // As the scenario's own description: printable, lines allowed.
+    let description = description(t.description.clone(), map)?;
+    let limit_policy = match t.limit_policy {
+        LimitPolicyName::Wait => LimitPolicy::Wait,
+        LimitPolicyName::Reject => LimitPolicy::Reject,
+    };
     Ok(Tool {
         name,
         spec: ToolSpec {
@@ -141,8 +147,13 @@ pub(super) fn tool<'f>(
             kind: t.kind,
             max_concurrency,
             rate_limit_per_s,
+            description,
         },
-        model: ToolModel { latency, failure },
+        model: ToolModel {
+            latency,
+            failure,
+            limit_policy,
+        },
     })
 }
 

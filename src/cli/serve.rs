@@ -1,0 +1,230 @@
+//! `parabench serve`: a scenario's tools served over MCP to a real agent, and what the
+//! agent's own executor did with them, written when the server stops.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::interrupt::Interrupt;
+use super::output::{self, Output};
+use super::{EXIT_INPUT, diagnostic};
+use crate::clock::machine_cores;
+use crate::report::Render;
+use crate::report::json::Json;
+use crate::scenario;
+use crate::serve::mcp::{Handler, serve_stdio};
+use crate::serve::terminal::Terminal;
+use crate::serve::{ServedRequest, Service, Snapshot, report};
+use crate::tune::Levels;
+
+/// The what-if levels when `--levels` gives none.
+const DEFAULT_LEVELS: &str = "1,2,4,8,16";
+
+/// How long the server's connections get to close once it stops.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Arguments of `parabench serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The scenario whose tools to serve (its calls are not made: the client makes them).
+    pub scenario: PathBuf,
+    /// Serves MCP over streamable HTTP at http://ADDR/mcp; port 0 picks a free one (the
+    /// address is printed as `listening: http://HOST:PORT/mcp` on standard error).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8765",
+        conflicts_with = "stdio"
+    )]
+    pub http: SocketAddr,
+    /// Serves one client over standard input and output instead, as MCP hosts launch
+    /// servers; the server stops when the client closes them.
+    #[arg(long)]
+    pub stdio: bool,
+    /// Stops serving after DUR (like 30s), as Ctrl-C would.
+    #[arg(long = "for", value_name = "DUR", value_parser = super::positive_duration)]
+    pub for_: Option<Duration>,
+    /// The client's own limit on calls in flight, for the ideal schedule (default:
+    /// unlimited).
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<NonZeroUsize>,
+    /// The limits of the what-if table: a list (1,2,4,8), a range with a step (1..16:2)
+    /// or doubling (1..64:x2).
+    #[arg(long, default_value = DEFAULT_LEVELS)]
+    pub levels: Levels,
+    /// Overrides the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Writes the report as JSON to FILE (`-` for standard output, except with --stdio).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Writes a self-contained HTML page to FILE: the steps the client's executor made,
+    /// each beside the ideal schedule, and the what-if curve.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+pub(super) fn run(args: &ServeArgs) -> u8 {
+    let outputs = [("--json", args.json.as_deref()), ("--html", args.html.as_deref())];
+    if let Err(e) = output::check_distinct(&outputs) {
+        eprintln!("error: {e}");
+        return EXIT_INPUT;
+    }
+    if args.stdio && outputs.iter().any(|(_, p)| p.is_some_and(|p| p == "-")) {
+        eprintln!("error: with --stdio, standard output carries the MCP messages: write the report to a file");
+        return EXIT_INPUT;
+    }
+    let prepare = output::prepare_named;
+    let (Ok(json), Ok(html)) = (
+        prepare(args.json.as_deref(), "report"),
+        prepare(args.html.as_deref(), "HTML page"),
+    ) else {
+        return EXIT_INPUT;
+    };
+    let mut scenario = match scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{}", diagnostic::render(&e));
+            return EXIT_INPUT;
+        }
+    };
+    if let Some(seed) = args.seed {
+        // Only the tools are served: the arrivals of its calls do not matter here.
+        scenario.seed = seed;
+    }
+    let cores = machine_cores();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.get())
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let service = match Service::new(&scenario, cores) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let interrupt = Interrupt::install_or_warn();
+    let stop = interrupt.as_ref().map_or_else(CancellationToken::new, Interrupt::token);
+    let served = runtime.block_on(serve(args, service.clone(), stop));
+    runtime.shutdown_timeout(CLOSE_GRACE);
+    let (snapshot, endpoint) = match served {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let request = ServedRequest {
+        max_concurrency: args.max_concurrency,
+        levels: args.levels.clone(),
+        endpoint,
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+    };
+    let served = match report(&snapshot, service.tools(), &request) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let mut text = Vec::new();
+    let _ = Terminal.render(&served, &mut text);
+    let stdout_taken = args.stdio || [&json, &html].iter().any(|o| o.as_ref().is_some_and(Output::is_stdout));
+    let _ = if stdout_taken {
+        std::io::stderr().write_all(&text)
+    } else {
+        std::io::stdout().write_all(&text)
+    };
+    if let Some(out) = json {
+        let path = out.path().display().to_string();
+        if let Err(e) = out.commit_with(|w| Json.render(&served, w)) {
+            eprintln!("error: cannot write the report to {path}: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    if let Some(out) = html {
+        let path = out.path().display().to_string();
+        let mut page = Vec::new();
+        let written =
+            crate::serve::report::html(&served, &snapshot, service.tools(), &mut page).and_then(|()| out.commit(&page));
+        if let Err(e) = written {
+            eprintln!("error: cannot write the HTML page to {path}: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    0
+}
+
+/// Serves until `stop` (a signal), `--for`, or (stdio) the client leaving; returns the
+/// calls as of then and where they were served.
+async fn serve(args: &ServeArgs, service: Arc<Service>, stop: CancellationToken) -> Result<(Snapshot, String), String> {
+    let handler = Handler::new(service.clone());
+    let shutdown = CancellationToken::new();
+    let for_ = async {
+        match args.for_ {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let (endpoint, server) = if args.stdio {
+        eprintln!("serving {} tools over stdio", handler.tools().len());
+        let server = tokio::spawn(serve_stdio(handler, shutdown.clone()));
+        ("mcp stdio".to_string(), server)
+    } else {
+        let listener = tokio::net::TcpListener::bind(args.http)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.http))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let url = format!("http://{addr}/mcp");
+        eprintln!("listening: {url}");
+        let router = crate::serve::http::router(handler, shutdown.clone());
+        let graceful = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(graceful.cancelled_owned())
+                .await
+        });
+        (format!("mcp {url}"), server)
+    };
+    let server = async {
+        match server.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    tokio::pin!(server);
+    // The calls are taken as of the moment serving stops, before the sessions close:
+    // a call still in flight then is unfinished, not cancelled by the shutdown.
+    let ended = tokio::select! {
+        () = stop.cancelled() => None,
+        () = for_ => None,
+        result = &mut server => Some(result),
+    };
+    let snapshot = service.snapshot();
+    shutdown.cancel();
+    if ended.is_none() {
+        let _ = tokio::time::timeout(CLOSE_GRACE, &mut server).await;
+    }
+    if let Some(Err(e)) = ended {
+        // A stdio client that never initialized, or a server that failed: say so, and
+        // still report what arrived.
+        eprintln!("warning: the server stopped: {e}");
+    }
+    Ok((snapshot, endpoint))
+}

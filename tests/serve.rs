@@ -1,0 +1,408 @@
+//! `parabench serve` driven by a real MCP client (the official Rust SDK, `rmcp`) over
+//! streamable HTTP and, spawning the binary as MCP hosts do, over stdio: what it serves,
+//! what it reports of the client's executor, and the protocol errors it answers.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{assert_matches_schema, post, read_json, temp_dir, write};
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use rmcp::service::RunningService;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceError, ServiceExt};
+use serde_json::{Value, json};
+
+/// One tool of 50 ms, and one to open connections with.
+const IO: &str = r#"
+name = "served_io"
+seed = 3
+[tools.io]
+description = "waits 50 ms"
+latency = { dist = "constant", value = "50ms" }
+[tools.warm]
+latency = { dist = "constant", value = "20ms" }
+[[calls]]
+id = "a"
+tool = "io"
+"#;
+
+/// A server started on a free port, its address read off stderr.
+struct Serving {
+    child: Child,
+    url: String,
+    addr: SocketAddr,
+    json: PathBuf,
+}
+
+impl Serving {
+    fn start(dir: &Path, scenario: &str, extra: &[&str]) -> Self {
+        let scenario = write(dir, "served.toml", scenario);
+        let json = dir.join("served.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parabench"))
+            .arg("serve")
+            .arg(&scenario)
+            // A backstop: a test that fails midway still ends its server.
+            .args(["--http", "127.0.0.1:0", "--for", "120s", "--json"])
+            .arg(&json)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let url = loop {
+            let line = rx.recv_timeout(Duration::from_secs(60)).expect("the listening line");
+            if let Some(url) = line.strip_prefix("listening: ") {
+                break url.to_string();
+            }
+        };
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp")
+            .parse()
+            .unwrap();
+        Self { child, url, addr, json }
+    }
+
+    async fn client(&self) -> RunningService<RoleClient, ()> {
+        ().serve(StreamableHttpClientTransport::from_uri(self.url.clone()))
+            .await
+            .expect("initialize")
+    }
+
+    /// SIGINT; the report it wrote and what it printed.
+    fn interrupt(mut self) -> (Value, String) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) }, 0);
+        let status = self.child.wait().unwrap();
+        let mut out = String::new();
+        self.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        assert_eq!(status.code(), Some(0), "{out}");
+        let report = read_json(&self.json);
+        assert_matches_schema("served-v1.schema.json", &report);
+        (report, out)
+    }
+}
+
+fn arguments(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => map,
+        _ => panic!("arguments are an object"),
+    }
+}
+
+async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> Result<CallToolResult, ServiceError> {
+    client
+        .peer()
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments(args)))
+        .await
+}
+
+fn text(result: &CallToolResult) -> String {
+    serde_json::to_value(&result.content).unwrap().to_string()
+}
+
+/// Calls `tool` `n` times at once.
+async fn at_once(client: &RunningService<RoleClient, ()>, tool: &str, n: usize) {
+    let calls = (0..n).map(|i| call(client, tool, json!({ "i": i })));
+    for result in futures::future::join_all(calls).await {
+        assert_eq!(result.unwrap().is_error, Some(false));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_made_at_once_are_served_at_once() {
+    let dir = temp_dir("serve-at-once");
+    let server = Serving::start(&dir, IO, &[]);
+    let client = server.client().await;
+    let tools = client.peer().list_all_tools().await.unwrap();
+    let io = tools.iter().find(|t| t.name == "io").unwrap();
+    assert_eq!(io.description.as_deref(), Some("waits 50 ms"));
+    assert_eq!(io.input_schema.get("type"), Some(&json!("object")));
+    // Eight connections opened first, so the eight calls below go out together.
+    at_once(&client, "warm", 8).await;
+    // Three bursts of eight, apart: three steps. On a shared machine the client's own
+    // sending can lag, which only lowers a burst's efficiency: the best of three is the
+    // server's.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        at_once(&client, "io", 8).await;
+    }
+    client.cancel().await.unwrap();
+    let (report, out) = server.interrupt();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 4, "{out}");
+    let mut best: f64 = 0.0;
+    for step in &steps[1..] {
+        assert_eq!(step["tools"]["io"], 8);
+        assert_eq!(step["max_in_flight"], 8);
+        best = best.max(step["efficiency"].as_f64().unwrap());
+    }
+    assert!(best >= 0.95, "efficiency {best}: {out}\n{:#?}", report["calls"]);
+    assert_eq!(report["served_tools"]["io"]["max_in_flight"], 8);
+    assert_eq!(report["served"]["statuses"]["ok"], 32);
+    assert_eq!(report["kind"], "served");
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 32);
+    assert!(calls.iter().all(|c| c["start_s"].as_f64() >= c["arrive_s"].as_f64()));
+    assert!(out.contains("served `served_io`"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_made_one_at_a_time_are_a_serial_step_beside_its_ideal() {
+    let dir = temp_dir("serve-serial");
+    let server = Serving::start(&dir, IO, &[]);
+    let client = server.client().await;
+    for i in 0..8 {
+        let result = call(&client, "io", json!({ "i": i })).await.unwrap();
+        assert_eq!(result.is_error, Some(false));
+    }
+    client.cancel().await.unwrap();
+    let (report, out) = server.interrupt();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{out}");
+    let step = &steps[0];
+    assert_eq!(
+        (step["calls"].as_u64(), step["max_in_flight"].as_u64()),
+        (Some(8), Some(1))
+    );
+    // Eight 50 ms calls: 0.4 s one at a time, 50 ms at once.
+    let (wall, ideal) = (step["wall_s"].as_f64().unwrap(), step["ideal_wall_s"].as_f64().unwrap());
+    assert!(
+        wall >= 0.4 && (0.05..0.06).contains(&ideal),
+        "wall {wall}, ideal {ideal}"
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["kind"] == "serial"), "{findings:?}");
+    assert!(out.contains("ran serially"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_limited_to_three_rejects_the_fourth_call_and_a_cancelled_call_frees_its_slot() {
+    let dir = temp_dir("serve-limits");
+    let scenario = r#"
+        name = "limits"
+        [executor]
+        timeout = "60s"
+        [tools.three]
+        latency = { dist = "constant", value = "3s" }
+        max_concurrency = 3
+        limit_policy = "reject"
+        [tools.gate]
+        latency = { dist = "constant", value = "1ms" }
+        timeout_rate = 1.0
+        max_concurrency = 1
+        [[calls]]
+        id = "a"
+        tool = "three"
+    "#;
+    let server = Serving::start(&dir, scenario, &[]);
+    let client = std::sync::Arc::new(server.client().await);
+    let spawn = |tool: &'static str, i: usize| {
+        let client = client.clone();
+        tokio::spawn(async move { call(&client, tool, json!({ "i": i })).await })
+    };
+    let three: Vec<_> = (0..3).map(|i| spawn("three", i)).collect();
+    // Time for the three to arrive (a setup delay: they stay 3 s).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fourth = call(&client, "three", json!({ "i": 3 })).await.unwrap();
+    assert_eq!(fourth.is_error, Some(true));
+    assert!(
+        text(&fourth).contains("rejected, at its limit of 3"),
+        "{}",
+        text(&fourth)
+    );
+    // `gate` hangs every call and has one slot: the first call holds it until the client
+    // cancels it (dropping the request sends notifications/cancelled); only then can the
+    // second start.
+    let first = spawn("gate", 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.abort();
+    let _ = first.await;
+    let second = spawn("gate", 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for t in three {
+        assert_eq!(t.await.unwrap().unwrap().is_error, Some(false));
+    }
+    let (report, out) = server.interrupt();
+    second.abort();
+    let gate: Vec<&Value> = report["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tool"] == "gate")
+        .collect();
+    assert_eq!(gate[0]["status"], "cancelled", "{out}");
+    assert!(gate[1]["start_s"].is_f64(), "the second call never got the slot: {out}");
+    assert_eq!(gate[1]["status"], "unfinished");
+    let three = &report["served_tools"]["three"];
+    assert_eq!(
+        (three["statuses"]["rejected"].as_u64(), three["beyond_limit"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(report["served"]["statuses"]["cancelled"], 1);
+    assert!(out.contains("beyond its limit of 3"), "{out}");
+}
+
+/// Twelve calls of a flaky tool and a retry of the first failure; what each was answered.
+async fn flaky_session(server: &Serving) -> Vec<(Option<bool>, String)> {
+    let client = server.client().await;
+    let mut answers = Vec::new();
+    let mut failed = None;
+    for i in 0..12 {
+        let result = call(&client, "flaky", json!({ "i": i })).await.unwrap();
+        if result.is_error == Some(true) && failed.is_none() {
+            failed = Some(i);
+        }
+        answers.push((result.is_error, text(&result)));
+    }
+    let again = call(&client, "flaky", json!({ "i": failed.expect("a failure in twelve") }))
+        .await
+        .unwrap();
+    answers.push((again.is_error, text(&again)));
+    client.cancel().await.unwrap();
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_hangs_follow_the_seed() {
+    let scenario = r#"
+        name = "flaky"
+        seed = 5
+        [executor]
+        timeout = "30ms"
+        [tools.flaky]
+        latency = { dist = "uniform", min = "1ms", max = "3ms" }
+        failure_rate = 0.3
+        timeout_rate = 0.2
+        [[calls]]
+        id = "a"
+        tool = "flaky"
+    "#;
+    let mut runs = Vec::new();
+    for k in 0..2 {
+        let dir = temp_dir(&format!("serve-seed-{k}"));
+        let server = Serving::start(&dir, scenario, &[]);
+        let answers = flaky_session(&server).await;
+        let (report, out) = server.interrupt();
+        let statuses = &report["served"]["statuses"];
+        assert!(
+            statuses["error"].as_u64() > Some(0) && statuses["timeout"].as_u64() > Some(0),
+            "{out}"
+        );
+        assert_eq!(report["served"]["retries"], 1, "{out}");
+        runs.push(answers);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(runs[0].iter().any(|(e, _)| *e == Some(false)));
+    assert!(
+        runs[0].iter().any(|(_, t)| t.contains("timed out after 30")),
+        "{:?}",
+        runs[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_are_json_rpc_errors_and_the_next_client_is_served() {
+    let dir = temp_dir("serve-protocol");
+    let server = Serving::start(&dir, IO, &[]);
+    let addr = server.addr;
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    let answers = tokio::task::spawn_blocking(move || {
+        let call = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"io","arguments":{}}}"#;
+        let big = format!(
+            r#"{{"jsonrpc":"2.0","id":8,"method":"ping","params":{{"pad":"{}"}}}}"#,
+            "x".repeat(5 << 20)
+        );
+        [
+            post(addr, "/mcp", &headers, b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"meth"),
+            post(addr, "/mcp", &headers, b"[1, 2]"),
+            post(addr, "/mcp", &headers, call),
+            post(addr, "/mcp", &headers, big.as_bytes()),
+        ]
+    })
+    .await
+    .unwrap();
+    let body = |answer: &str| -> Value {
+        let json = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"))
+    };
+    let expected = [
+        (400, -32700, Value::Null),
+        (400, -32600, Value::Null),
+        (400, -32600, json!(7)),
+        (413, -32600, Value::Null),
+    ];
+    for ((status, answer), (want_status, code, id)) in answers.iter().zip(expected) {
+        assert_eq!(*status, want_status, "{answer}");
+        let error = body(answer);
+        assert_eq!(
+            (&error["jsonrpc"], &error["error"]["code"], &error["id"]),
+            (&json!("2.0"), &json!(code), &id),
+            "{answer}"
+        );
+    }
+    // An unknown tool: invalid params, from the SDK's client's point of view.
+    let client = server.client().await;
+    match call(&client, "nope", json!({})).await {
+        Err(ServiceError::McpError(e)) => assert_eq!(e.code.0, -32602, "{e:?}"),
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+    client.cancel().await.unwrap();
+    // And the next client is served.
+    let client = server.client().await;
+    assert_eq!(call(&client, "io", json!({})).await.unwrap().is_error, Some(false));
+    client.cancel().await.unwrap();
+    let (report, _) = server.interrupt();
+    assert_eq!(report["served"]["unknown_tool"], 1);
+    assert_eq!(report["served"]["calls"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_serves_a_host_that_spawns_it_and_reports_when_it_leaves() {
+    let dir = temp_dir("serve-stdio");
+    let scenario = write(&dir, "served.toml", IO);
+    let json = dir.join("served.json");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_parabench"));
+    command
+        .arg("serve")
+        .arg(&scenario)
+        .args(["--stdio", "--json"])
+        .arg(&json);
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.expect("initialize");
+    let tools = client.peer().list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["io", "warm"]);
+    for i in 0..3 {
+        assert_eq!(
+            call(&client, "io", json!({ "i": i })).await.unwrap().is_error,
+            Some(false)
+        );
+    }
+    // Closing the transport closes the child's stdin: the server reports and exits.
+    client.cancel().await.unwrap();
+    let report = read_json(&json);
+    assert_matches_schema("served-v1.schema.json", &report);
+    assert_eq!(report["served"]["calls"], 3);
+    assert_eq!(report["sessions"], json!(["stdio"]));
+    assert_eq!(report["sources"], json!(["mcp stdio"]));
+}
