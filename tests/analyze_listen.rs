@@ -5,9 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -29,29 +29,20 @@ struct Listening {
 
 impl Listening {
     fn start(json: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_parabench"))
-            .args([
-                "analyze",
-                "--listen",
-                "--http",
-                "127.0.0.1:0",
-                "--grpc",
-                "127.0.0.1:0",
-                "--json",
-            ])
-            .arg(json)
-            .current_dir(common::root())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let (child, rx) = common::spawn_with_stderr_lines(
+            Command::new(env!("CARGO_BIN_EXE_parabench"))
+                .args([
+                    "analyze",
+                    "--listen",
+                    "--http",
+                    "127.0.0.1:0",
+                    "--grpc",
+                    "127.0.0.1:0",
+                    "--json",
+                ])
+                .arg(json)
+                .current_dir(common::root()),
+        );
         let address = |proto: &str| -> SocketAddr {
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(30)).expect("the listening lines");

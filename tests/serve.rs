@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::{assert_matches_schema, post, read_json, temp_dir, write};
@@ -44,24 +43,15 @@ impl Serving {
     fn start(dir: &Path, scenario: &str, extra: &[&str]) -> Self {
         let scenario = write(dir, "served.toml", scenario);
         let json = dir.join("served.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_parabench"))
-            .arg("serve")
-            .arg(&scenario)
-            // A backstop: a test that fails midway still ends its server.
-            .args(["--http", "127.0.0.1:0", "--for", "120s", "--json"])
-            .arg(&json)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let (child, rx) = common::spawn_with_stderr_lines(
+            Command::new(env!("CARGO_BIN_EXE_parabench"))
+                .arg("serve")
+                .arg(&scenario)
+                // A backstop: a test that fails midway still ends its server.
+                .args(["--http", "127.0.0.1:0", "--for", "120s", "--json"])
+                .arg(&json)
+                .args(extra),
+        );
         let url = loop {
             let line = rx.recv_timeout(Duration::from_secs(60)).expect("the listening line");
             if let Some(url) = line.strip_prefix("listening: ") {

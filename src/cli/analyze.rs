@@ -1,7 +1,7 @@
 //! `parabench analyze`: the tool calls of real agents, read from their traces (files,
 //! or an OTLP receiver), against the schedule parabench's executor finds for them.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -130,24 +130,20 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
     let stdout_taken = [&json, &html, &scenario]
         .iter()
         .any(|o| o.as_ref().is_some_and(Output::is_stdout));
-    let _ = if stdout_taken {
-        std::io::stderr().write_all(&text)
-    } else {
-        std::io::stdout().write_all(&text)
-    };
-    if let Some(out) = json {
-        let path = out.path().display().to_string();
-        if let Err(e) = out.commit_with(|w| Json.render(&analysis, w)) {
-            eprintln!("error: cannot write the analysis to {path}: {e}");
-            return EXIT_INPUT;
-        }
+    output::print_summary(&text, stdout_taken);
+    if let Some(out) = json
+        && output::commit_named(out, "analysis", |w| Json.render(&analysis, w)).is_err()
+    {
+        return EXIT_INPUT;
     }
     if let Some(out) = html {
-        let path = out.path().display().to_string();
-        let mut page = Vec::new();
-        let written = observed::html::render(&analysis, &spans, &mut page).and_then(|()| out.commit(&page));
-        if let Err(e) = written {
-            eprintln!("error: cannot write the HTML page to {path}: {e}");
+        // Drawn whole before it is written: a page cut short would not load.
+        let written = output::commit_named(out, "HTML page", |w| {
+            let mut page = Vec::new();
+            observed::html::render(&analysis, &spans, &mut page)?;
+            w.write_all(&page)
+        });
+        if written.is_err() {
             return EXIT_INPUT;
         }
     }

@@ -320,6 +320,29 @@ fn forget(temp: &Path) {
     pending().retain(|p| p != temp);
 }
 
+/// Writes `text` (a command's summary) to standard output, or to standard error when
+/// an output flag took standard output.
+pub(super) fn print_summary(text: &[u8], stdout_taken: bool) {
+    let _ = if stdout_taken {
+        io::stderr().write_all(text)
+    } else {
+        io::stdout().write_all(text)
+    };
+}
+
+/// Commits `out` with what `write` produces, or says on stderr that the `what` could not
+/// be written; `Err(())` once said.
+pub(super) fn commit_named(
+    out: Output,
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), ()> {
+    let path = out.path().display().to_string();
+    out.commit_with(write).map_err(|e| {
+        eprintln!("error: cannot write the {what} to {path}: {e}");
+    })
+}
+
 /// [`Output::prepare`] of an optional output flag, saying on stderr which `what` cannot
 /// be written where; `Err(())` once said.
 pub(super) fn prepare_named(path: Option<&Path>, what: &str) -> Result<Option<Output>, ()> {

@@ -1,7 +1,6 @@
 //! `parabench serve`: a scenario's tools served over MCP to a real agent, and what the
 //! agent's own executor did with them, written when the server stops.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -145,25 +144,20 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
     let mut text = Vec::new();
     let _ = Terminal.render(&served, &mut text);
     let stdout_taken = args.stdio || [&json, &html].iter().any(|o| o.as_ref().is_some_and(Output::is_stdout));
-    let _ = if stdout_taken {
-        std::io::stderr().write_all(&text)
-    } else {
-        std::io::stdout().write_all(&text)
-    };
-    if let Some(out) = json {
-        let path = out.path().display().to_string();
-        if let Err(e) = out.commit_with(|w| Json.render(&served, w)) {
-            eprintln!("error: cannot write the report to {path}: {e}");
-            return EXIT_INPUT;
-        }
+    output::print_summary(&text, stdout_taken);
+    if let Some(out) = json
+        && output::commit_named(out, "report", |w| Json.render(&served, w)).is_err()
+    {
+        return EXIT_INPUT;
     }
     if let Some(out) = html {
-        let path = out.path().display().to_string();
-        let mut page = Vec::new();
-        let written =
-            crate::serve::report::html(&served, &snapshot, service.tools(), &mut page).and_then(|()| out.commit(&page));
-        if let Err(e) = written {
-            eprintln!("error: cannot write the HTML page to {path}: {e}");
+        // Drawn whole before it is written: a page cut short would not load.
+        let written = output::commit_named(out, "HTML page", |w| {
+            let mut page = Vec::new();
+            crate::serve::report::html(&served, &snapshot, service.tools(), &mut page)?;
+            w.write_all(&page)
+        });
+        if written.is_err() {
             return EXIT_INPUT;
         }
     }

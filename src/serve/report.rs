@@ -134,7 +134,6 @@ pub fn spans(snapshot: &Snapshot, tools: &[ServedTool]) -> (Spans, IdealSpec) {
     let mut spans = Spans::default();
     let mut service_ns = Vec::with_capacity(snapshot.calls.len());
     for (i, call) in snapshot.calls.iter().enumerate() {
-        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let end = call.end.unwrap_or(snapshot.at);
         let mut trace_id = [0; 16];
         trace_id[8..].copy_from_slice(&(call.session as u64 + 1).to_be_bytes());
@@ -286,9 +285,13 @@ pub fn html(
     crate::observed::html::render_steps("parabench serve", &report.analysis, &spans, &steps, &ideal, out)
 }
 
+/// `d` in nanoseconds, saturating.
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// The most of `calls` in flight at once, arrival to answer.
 fn in_flight<'a>(calls: impl Iterator<Item = &'a CallRecord>) -> usize {
-    let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     crate::stats::max_overlap(calls.map(|c| (ns(c.arrive), ns(c.end.unwrap_or(c.arrive)))))
 }
 
