@@ -366,37 +366,14 @@ mod fuzzed {
     }
 }
 
-/// A Python with the OpenTelemetry SDK and its OTLP exporters: `PARABENCH_OTEL_PYTHON`
-/// (`.ci/run` makes a venv and sets it), else `python3` if it has them. Missing, the
-/// test fails unless `PARABENCH_SKIP_PYTHON=1`: CI must never pass because the real
-/// producer was absent.
-fn otel_python() -> Option<String> {
-    let candidate = std::env::var("PARABENCH_OTEL_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has_sdk = Command::new(&candidate)
-        .args([
-            "-c",
-            "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if has_sdk {
-        return Some(candidate);
-    }
-    let help = "the OpenTelemetry Python SDK is required to test the receiver against a real producer: \
-                `pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http \
-                opentelemetry-exporter-otlp-proto-grpc` and set PARABENCH_OTEL_PYTHON to that python \
-                (.ci/run does); set PARABENCH_SKIP_PYTHON=1 to skip this test locally";
-    if std::env::var("PARABENCH_SKIP_PYTHON").is_ok_and(|v| v == "1") {
-        let message = format!("\n!!! SKIPPED: {help}\n");
-        std::io::stderr().write_all(message.as_bytes()).unwrap();
-        return None;
-    }
-    panic!("{candidate}: {help}");
-}
-
 #[test]
 fn the_opentelemetry_python_sdk_is_received_over_http_and_grpc_with_gzip() {
-    let Some(python) = otel_python() else { return };
+    let Some(python) = common::python(
+        "opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.exporter.otlp.proto.grpc",
+        "the OpenTelemetry Python SDK and its OTLP exporters, to test the receiver against a real producer",
+    ) else {
+        return;
+    };
     let dir = temp_dir("listen-python");
     let out = dir.join("analysis.json");
     let listening = Listening::start(&out);

@@ -35,26 +35,6 @@ fn never_started(run: &Value) -> usize {
         .count()
 }
 
-/// Fails with the page's own error list unless it rendered cleanly and offline.
-fn assert_rendered_cleanly(dom: &str) {
-    let errors = browser::attribute(dom, "script-errors", "data-count").expect("the error box is in the page");
-    assert_eq!(
-        errors,
-        "0",
-        "script errors: {}",
-        browser::text_of(dom, "script-errors").unwrap_or_default()
-    );
-    assert_eq!(
-        browser::attribute(dom, "page", "data-rendered").as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        browser::attribute(dom, "page", "data-resource-requests").as_deref(),
-        Some("0"),
-        "the page fetched something"
-    );
-}
-
 #[test]
 fn the_page_draws_every_attempt_and_shows_the_reports_speedup() {
     let dir = temp_dir("html-attempts");
@@ -64,7 +44,7 @@ fn the_page_draws_every_attempt_and_shows_the_reports_speedup() {
         let (json, html) = run_with_html(&dir, scenario);
         let report = read_json(&json);
         let dom = browser::dump_dom(&html);
-        assert_rendered_cleanly(&dom);
+        browser::assert_rendered_cleanly(&dom);
 
         let runs = report["runs"].as_array().unwrap();
         let in_report: u64 = runs.iter().map(attempts).sum();
@@ -124,7 +104,7 @@ fn the_page_draws_every_attempt_and_shows_the_reports_speedup() {
 
         // One row per tool draws the same attempts.
         let by_tool = browser::dump_dom_at(&html, "#rows=tool");
-        assert_rendered_cleanly(&by_tool);
+        browser::assert_rendered_cleanly(&by_tool);
         assert_eq!(
             browser::attribute(&by_tool, "page", "data-attempt-segments"),
             Some(in_report.to_string()),
@@ -144,7 +124,7 @@ fn calls_in_flight_reach_the_limits_and_never_pass_them() {
         let (json, html) = run_with_html(&dir, scenario);
         let report = read_json(&json);
         let dom = browser::dump_dom(&html);
-        assert_rendered_cleanly(&dom);
+        browser::assert_rendered_cleanly(&dom);
         for run in report["runs"].as_array().unwrap() {
             let mode = run["mode"].as_str().unwrap();
             let peaks: Value = serde_json::from_str(
@@ -280,7 +260,7 @@ fn a_report_from_before_attempts_were_recorded_draws_one_bar_per_call() {
     ]));
     assert_eq!(code, 0, "{stderr}");
     let dom = browser::dump_dom(&html);
-    assert_rendered_cleanly(&dom);
+    browser::assert_rendered_cleanly(&dom);
     assert_eq!(
         browser::attribute(&dom, "page", "data-attempt-segments"),
         Some(started.to_string())
@@ -309,7 +289,7 @@ fn the_tune_page_plots_every_level_and_marks_the_recommendation() {
     let recommended = tune["recommended"].as_u64().expect("agent_mix has a recommendation");
 
     let dom = browser::dump_dom(&html);
-    assert_rendered_cleanly(&dom);
+    browser::assert_rendered_cleanly(&dom);
     for chart in ["throughput-chart", "p99-chart"] {
         assert_eq!(
             browser::attribute(&dom, chart, "data-points"),
@@ -366,7 +346,7 @@ fn hovering_a_bar_names_its_call() {
     let scripted = dir.join("hover.html");
     std::fs::write(&scripted, page).unwrap();
     let dom = browser::dump_dom(&scripted);
-    assert_rendered_cleanly(&dom);
+    browser::assert_rendered_cleanly(&dom);
     let results = browser::text_of(&dom, "hover-results").unwrap();
     let lines: Vec<&str> = results.lines().collect();
     // 20 calls of 100 ms, 5 at a time: slot 1 runs call1, then call6; one at a time,
@@ -406,7 +386,7 @@ count = 3000
     let attempts: u64 = report["runs"].as_array().unwrap().iter().map(attempts).sum();
     let bytes = std::fs::metadata(&html).unwrap().len();
     let dom = browser::dump_dom(&html);
-    assert_rendered_cleanly(&dom);
+    browser::assert_rendered_cleanly(&dom);
     assert_eq!(
         browser::attribute(&dom, "page", "data-attempt-segments"),
         Some(attempts.to_string())
@@ -439,7 +419,7 @@ fn the_analysis_page_draws_each_step_as_it_happened_and_ideal_and_the_what_if_cu
     assert_eq!(code, 0, "{stderr}");
     let analysis = read_json(&json);
     let dom = browser::dump_dom(&html);
-    assert_rendered_cleanly(&dom);
+    browser::assert_rendered_cleanly(&dom);
     let steps = analysis["steps"].as_array().unwrap();
     let calls: u64 = steps.iter().map(|s| s["calls"].as_u64().unwrap()).sum();
     let attr = |name: &str| browser::attribute(&dom, "page", name).unwrap().parse::<u64>().unwrap();

@@ -2,7 +2,11 @@
 //! streamable HTTP and, spawning the binary as MCP hosts do, over stdio: what it serves,
 //! what it reports of the client's executor, and the protocol errors it answers.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
+#[path = "common/otlp.rs"]
+mod otlp;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -11,7 +15,11 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::{assert_matches_schema, post, read_json, temp_dir, write};
-use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use otlp::{Receiver, attr_i64, attr_str, counter_points};
+use parabench::telemetry::names::{attr, metric};
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, RequestParamsMeta};
 use rmcp::service::RunningService;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceError, ServiceExt};
@@ -37,6 +45,8 @@ struct Serving {
     url: String,
     addr: SocketAddr,
     json: PathBuf,
+    /// Its standard error after the listening line.
+    stderr: std::sync::mpsc::Receiver<String>,
 }
 
 impl Serving {
@@ -63,7 +73,13 @@ impl Serving {
             .trim_end_matches("/mcp")
             .parse()
             .unwrap();
-        Self { child, url, addr, json }
+        Self {
+            child,
+            url,
+            addr,
+            json,
+            stderr: rx,
+        }
     }
 
     async fn client(&self) -> RunningService<RoleClient, ()> {
@@ -72,13 +88,18 @@ impl Serving {
             .expect("initialize")
     }
 
-    /// SIGINT; the report it wrote and what it printed.
+    /// SIGINT; the report it wrote and what it printed (standard output, then error).
     fn interrupt(mut self) -> (Value, String) {
         // SAFETY: kill(2) on our own child's pid has no memory effects.
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) }, 0);
         let status = self.child.wait().unwrap();
         let mut out = String::new();
         self.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        // The reader thread ends at the pipe's end, when the child has exited.
+        for line in self.stderr.iter() {
+            out.push('\n');
+            out.push_str(&line);
+        }
         assert_eq!(status.code(), Some(0), "{out}");
         let report = read_json(&self.json);
         assert_matches_schema("served-v1.schema.json", &report);
@@ -157,7 +178,8 @@ async fn calls_made_at_once_are_served_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_made_one_at_a_time_are_a_serial_step_beside_its_ideal() {
     let dir = temp_dir("serve-serial");
-    let server = Serving::start(&dir, IO, &[]);
+    let html = dir.join("served.html");
+    let server = Serving::start(&dir, IO, &["--html", html.to_str().unwrap()]);
     let client = server.client().await;
     for i in 0..8 {
         let result = call(&client, "io", json!({ "i": i })).await.unwrap();
@@ -181,6 +203,25 @@ async fn calls_made_one_at_a_time_are_a_serial_step_beside_its_ideal() {
     let findings = report["findings"].as_array().unwrap();
     assert!(findings.iter().any(|f| f["kind"] == "serial"), "{findings:?}");
     assert!(out.contains("ran serially"), "{out}");
+
+    // The page, in a real browser: the step beside its ideal, the finding, the tools.
+    let dom = browser::dump_dom(&html);
+    browser::assert_rendered_cleanly(&dom);
+    let page = |name: &str| browser::attribute(&dom, "page", name).unwrap();
+    assert_eq!(
+        (
+            page("data-steps-drawn"),
+            page("data-bars-observed"),
+            page("data-bars-ideal")
+        ),
+        ("1".into(), "8".into(), "8".into())
+    );
+    assert_eq!(dom.matches("data-kind=\"serial\"").count(), 1);
+    assert!(dom.contains("<h1>parabench serve</h1>"), "{dom}");
+    let table = browser::text_of(&dom, "served-tools").expect("the per-tool table");
+    assert!(table.contains("max in flight") && table.contains("io"), "{table}");
+    assert!(dom.contains("data-tool=\"io\" data-calls=\"8\""), "{dom}");
+    assert!(dom.contains("data-tool=\"warm\" data-calls=\"0\""), "{dom}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,4 +436,247 @@ async fn stdio_serves_a_host_that_spawns_it_and_reports_when_it_leaves() {
     assert_eq!(report["served"]["calls"], 3);
     assert_eq!(report["sessions"], json!(["stdio"]));
     assert_eq!(report["sources"], json!(["mcp stdio"]));
+}
+
+/// A tool that always fails, beside the 50 ms one.
+const TRACED: &str = r#"
+name = "served_traced"
+seed = 3
+[tools.io]
+latency = { dist = "constant", value = "50ms" }
+[tools.fails]
+latency = { dist = "constant", value = "1ms" }
+failure_rate = 1.0
+[[calls]]
+id = "a"
+tool = "io"
+"#;
+
+#[test]
+fn otlp_exports_each_served_call_as_it_ends_under_the_client_span_that_propagated_its_context() {
+    let receiver = Receiver::grpc();
+    let dir = temp_dir("serve-otlp");
+    let trace_file = dir.join("served.jsonl");
+    let endpoint = receiver.endpoint();
+    let server = Serving::start(
+        &dir,
+        TRACED,
+        &["--otlp", &endpoint, "--trace-file", trace_file.to_str().unwrap()],
+    );
+    // The client's own trace: what an instrumented agent sends in `params._meta` (SEP-414).
+    let (trace_id, client_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = server.client().await;
+        let mut traced = CallToolRequestParams::new("io").with_arguments(arguments(json!({ "q": 1 })));
+        traced.set_traceparent(&format!("00-{trace_id}-{client_span}-01"));
+        let calls = [
+            client.peer().call_tool(traced.clone()),
+            client.peer().call_tool(traced),
+            client
+                .peer()
+                .call_tool(CallToolRequestParams::new("io").with_arguments(arguments(json!({ "q": 2 })))),
+        ];
+        for result in futures::future::join_all(calls).await {
+            assert_eq!(result.unwrap().is_error, Some(false));
+        }
+        let failed = call(&client, "fails", json!({})).await.unwrap();
+        assert_eq!(failed.is_error, Some(true));
+        client.cancel().await.unwrap();
+    });
+    // Exported while serving, not only at the end.
+    assert_eq!(
+        receiver.wait_for_spans(4, Duration::from_secs(20)),
+        4,
+        "{:#?}",
+        receiver.spans()
+    );
+    let (report, out) = server.interrupt();
+    assert!(out.contains("telemetry: 5 spans exported"), "{out}");
+
+    let spans = receiver.spans();
+    let root = spans
+        .iter()
+        .find(|s| s.name == "serve served_traced")
+        .expect("the serve span");
+    assert_eq!(attr_i64(&root.attributes, attr::SERVED_CALLS), Some(4));
+    assert_eq!(attr_i64(&root.attributes, attr::SESSIONS), Some(1));
+    let served: Vec<_> = spans.iter().filter(|s| s.name.starts_with("tools/call ")).collect();
+    assert_eq!(served.len(), 4);
+    let session = report["sessions"][0].as_str().unwrap();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut under_client = 0;
+    for span in &served {
+        assert_eq!(span.kind, SpanKind::Server as i32);
+        assert_eq!(attr_str(&span.attributes, attr::MCP_METHOD), Some("tools/call"));
+        assert_eq!(attr_str(&span.attributes, attr::MCP_SESSION_ID), Some(session));
+        assert_eq!(attr_str(&span.attributes, attr::GEN_AI_OPERATION), Some("execute_tool"));
+        assert_eq!(attr_str(&span.attributes, attr::NETWORK_TRANSPORT), Some("tcp"));
+        assert!(attr_str(&span.attributes, attr::JSONRPC_REQUEST_ID).is_some());
+        if hex(&span.trace_id) == trace_id {
+            // A child of the client's span, linked to the server's root.
+            assert_eq!(hex(&span.parent_span_id), client_span);
+            assert_eq!(span.links.len(), 1);
+            assert_eq!(span.links[0].span_id, root.span_id);
+            under_client += 1;
+        } else {
+            assert_eq!((&span.trace_id, &span.parent_span_id), (&root.trace_id, &root.span_id));
+        }
+        let tool = attr_str(&span.attributes, attr::GEN_AI_TOOL_NAME).unwrap();
+        let status = span.status.as_ref().map_or(0, |s| s.code);
+        match tool {
+            "io" => {
+                assert_eq!(status, StatusCode::Unset as i32);
+                let ms = (span.end_time_unix_nano - span.start_time_unix_nano) as f64 / 1e6;
+                assert!(ms >= 50.0, "{ms} ms");
+            }
+            _ => {
+                assert_eq!(attr_str(&span.attributes, attr::ERROR_TYPE), Some("tool_error"));
+                assert_eq!(status, StatusCode::Error as i32);
+            }
+        }
+    }
+    assert_eq!(under_client, 2);
+    // The same two calls of `io` with the same arguments: its 0th and 1st draws.
+    let mut nth: Vec<i64> = served
+        .iter()
+        .filter(|s| hex(&s.trace_id) == trace_id)
+        .map(|s| attr_i64(&s.attributes, attr::CALL_NTH).unwrap())
+        .collect();
+    nth.sort_unstable();
+    assert!(nth.iter().all(|n| (0..3).contains(n)) && nth[0] != nth[1], "{nth:?}");
+
+    // The run's metrics, as `mode = served`.
+    let calls = counter_points(&receiver.metrics(), metric::TOOL_CALLS);
+    let served_ok = calls.iter().find(|(a, _)| {
+        attr_str(a, metric::MODE) == Some("served")
+            && attr_str(a, metric::TOOL) == Some("io")
+            && attr_str(a, metric::OUTCOME) == Some("ok")
+    });
+    assert_eq!(served_ok.map(|(_, n)| *n), Some(3), "{calls:?}");
+
+    // The trace file holds the same spans, and `analyze` reads them as tool calls.
+    let out = common::parabench(&["analyze", trace_file.to_str().unwrap(), "--json", "-"]);
+    let (code, stdout, stderr) = common::text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let analysis: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(analysis["tools"]["io"]["count"], 3, "{stdout}");
+    assert_eq!(analysis["tools"]["fails"]["errors"], 1, "{stdout}");
+    // The calls that carried the client's context are a step of the client's trace.
+    assert!(
+        analysis["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["trace_id"] == trace_id),
+        "{stdout}"
+    );
+}
+
+/// `tests/producers/mcp_client.py` in `mode` against `server`: its JSON answer.
+fn python_client(python: &str, mode: &str, server: &Serving) -> Value {
+    let script = common::root().join("tests/producers/mcp_client.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args([mode, &server.url])
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = common::text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// The spans of an OTLP/JSON Lines trace file.
+fn trace_file_spans(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut spans = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let data: Value = serde_json::from_str(line).unwrap();
+        for rs in data["resourceSpans"].as_array().unwrap() {
+            for ss in rs["scopeSpans"].as_array().unwrap() {
+                spans.extend(ss["spans"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    spans
+}
+
+fn json_attr<'a>(span: &'a Value, key: &str) -> Option<&'a Value> {
+    let attributes = span["attributes"].as_array()?;
+    let kv = attributes.iter().find(|kv| kv["key"] == key)?;
+    kv["value"].as_object()?.values().next()
+}
+
+#[test]
+fn the_python_sdk_is_served_and_each_served_span_joins_the_client_span_that_sent_it() {
+    let Some(python) = common::python(
+        "mcp, opentelemetry.sdk",
+        "the MCP Python SDK (mcp) and the OpenTelemetry SDK",
+    ) else {
+        return;
+    };
+    let dir = temp_dir("serve-python-sdk");
+    let trace_file = dir.join("served.jsonl");
+    let server = Serving::start(&dir, TRACED, &["--trace-file", trace_file.to_str().unwrap()]);
+    let client = python_client(&python, "sdk", &server);
+    assert_eq!(client["tools"], json!(["io", "fails"]));
+    assert_eq!(client["is_error"], json!([false, false, false, false, true]));
+    let (report, out) = server.interrupt();
+    // The four calls at once, then the failing one as soon as they were answered.
+    let step = &report["steps"][0];
+    assert_eq!(
+        (step["calls"].as_u64(), step["max_in_flight"].as_u64()),
+        (Some(5), Some(4)),
+        "{out}"
+    );
+    assert_eq!(report["served"]["statuses"]["error"], 1);
+
+    // Each client span (one per request, its own trace) is the parent of the served call
+    // of the same JSON-RPC id.
+    let served = trace_file_spans(&trace_file);
+    let client_spans = client["spans"].as_array().unwrap();
+    assert_eq!(client_spans.len(), 5, "{client}");
+    for sent in client_spans {
+        let id = sent["request_id"].as_str().unwrap();
+        let span = served
+            .iter()
+            .find(|s| json_attr(s, attr::JSONRPC_REQUEST_ID).and_then(Value::as_str) == Some(id))
+            .unwrap_or_else(|| panic!("no served span for request {id}: {served:#?}"));
+        assert_eq!(span["traceId"], sent["trace_id"], "{span:#}");
+        assert_eq!(span["parentSpanId"], sent["span_id"], "{span:#}");
+        let tool = sent["name"].as_str().unwrap().rsplit(' ').next().unwrap();
+        assert_eq!(span["name"], format!("tools/call {tool}"));
+    }
+}
+
+#[test]
+fn pydantic_ai_runs_its_tool_calls_at_once_and_its_sequential_mode_is_reported_serial() {
+    let Some(python) = common::python(
+        "pydantic_ai.mcp",
+        "pydantic-ai with its MCP toolset (pydantic-ai-slim[mcp])",
+    ) else {
+        return;
+    };
+    let dir = temp_dir("serve-pydantic-ai");
+    let server = Serving::start(&dir, TRACED, &[]);
+    let outputs = python_client(&python, "pydantic-ai", &server);
+    assert_eq!(outputs, json!({ "parallel": "4 results", "sequential": "4 results" }));
+    let (report, out) = server.interrupt();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{out}");
+    let shape = |s: &Value| (s["calls"].as_u64(), s["max_in_flight"].as_u64());
+    // Its default: the model's four calls at once, served at once.
+    assert_eq!(shape(&steps[0]), (Some(4), Some(4)), "{out}");
+    assert!(steps[0]["efficiency"].as_f64().unwrap() > 0.8, "{out}");
+    // `parallel_tool_call_execution_mode("sequential")`: one at a time, and said so.
+    assert_eq!(shape(&steps[1]), (Some(4), Some(1)), "{out}");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["kind"] == "serial" && f["step"] == 1),
+        "{findings:?}"
+    );
 }

@@ -410,6 +410,8 @@ fn the_documented_names_are_the_exported_ones() {
         names::RUN_SPAN,
         names::EXECUTE_TOOL,
         names::ATTEMPT_SPAN,
+        names::SERVE_SPAN,
+        names::MCP_TOOLS_CALL,
     ] {
         assert!(
             doc.contains(&format!("`{span}")),

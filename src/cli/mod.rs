@@ -5,6 +5,7 @@ mod analyze;
 mod bench_check;
 mod compare;
 mod diagnostic;
+mod export;
 mod interrupt;
 mod list;
 mod merge;

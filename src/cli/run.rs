@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::export;
 use super::interrupt::Interrupt;
-use super::output::{self, Finish, Output};
+use super::output::{self, Output};
 use super::report::write_html;
 use super::{EXIT_EXPECTATION, EXIT_INPUT, diagnostic};
 use crate::clock::ClockKind;
@@ -23,12 +24,8 @@ use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
 use crate::report::{Render, Report};
 use crate::scenario::{self, Scenario, ScenarioError};
-use crate::telemetry::{Destinations, OtlpConfig, ScenarioInfo, Telemetry};
-use opentelemetry::trace::TracerProvider as _;
-use tracing::Level;
+use crate::telemetry::{Destinations, ScenarioInfo, Telemetry};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::prelude::*;
 
 /// The scenario `parabench run` uses when given none.
 const EMBEDDED: &str = include_str!("../../scenarios/independent_io.toml");
@@ -147,46 +144,27 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     // Installed before the first temporary file exists, so no signal can end the
     // process by its default action and leave one behind.
     let interrupt = Interrupt::install_or_warn();
-    let output = match prepare(args.json.as_deref(), "JSON report") {
+    let output = match output::prepare_named(args.json.as_deref(), "JSON report") {
         Ok(o) => o,
-        Err(code) => return code,
+        Err(()) => return EXIT_INPUT,
     };
-    let hlog = match prepare(args.hlog.as_deref(), "interval log") {
+    let hlog = match output::prepare_named(args.hlog.as_deref(), "interval log") {
         Ok(o) => o,
-        Err(code) => return code,
+        Err(()) => return EXIT_INPUT,
     };
-    let html = match prepare(args.html.as_deref(), "HTML report") {
+    let html = match output::prepare_named(args.html.as_deref(), "HTML report") {
         Ok(o) => o,
+        Err(()) => return EXIT_INPUT,
+    };
+    let (destinations, trace_finish) = match export::destinations(args.otlp.clone(), args.trace_file.as_deref()) {
+        Ok(d) => d,
         Err(code) => return code,
-    };
-    let trace_file = match prepare(args.trace_file.as_deref(), "trace file") {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let trace_file = match trace_file.map(Output::into_stream).transpose() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot write the trace file: {e}");
-            return EXIT_INPUT;
-        }
-    };
-    let (trace_writer, trace_finish) = trace_file.map_or((None, None), |(w, f)| (Some(w), Some(f)));
-    let otlp = match OtlpConfig::resolve(args.otlp.clone(), |key| std::env::var(key).ok()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_INPUT;
-        }
     };
     let request = RunRequest {
         interrupt: interrupt.as_ref().map(Interrupt::token),
         ..args.request()
     };
     let repeat = args.repeat();
-    let destinations = Destinations {
-        otlp,
-        trace_file: trace_writer,
-    };
     let telemetry = if destinations.is_empty() {
         None
     } else {
@@ -205,7 +183,7 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         Err(e) => {
             eprintln!("error: {e}");
             if let Some(t) = telemetry {
-                finish_telemetry(t, None, trace_finish);
+                export::finish(t, None, trace_finish);
             }
             return EXIT_INPUT;
         }
@@ -217,23 +195,11 @@ pub(super) fn run(args: &RunArgs) -> u8 {
     };
     let mut code = write_reports(&report, outputs, args.check, telemetry.as_ref());
     if let Some(t) = telemetry
-        && !finish_telemetry(t, Some(&report), trace_finish)
+        && !export::finish(t, Some(&report.scenario_figures()), trace_finish)
     {
         code = EXIT_INPUT;
     }
     interrupt.map_or(code, |i| i.exit_code(report.partial, code))
-}
-
-/// Opens an output file before the run, or says why it cannot be written.
-fn prepare(path: Option<&Path>, what: &str) -> Result<Option<Output>, u8> {
-    match path.map(Output::prepare).transpose() {
-        Ok(o) => Ok(o),
-        Err(e) => {
-            let path = path.unwrap_or(Path::new("-"));
-            eprintln!("error: cannot write the {what} to {}: {e}", path.display());
-            Err(EXIT_INPUT)
-        }
-    }
 }
 
 /// Starts export, or warns and runs without it: the local report matters more.
@@ -252,55 +218,12 @@ fn start_telemetry(
     };
     match Telemetry::start(destinations, &info) {
         Ok(t) => {
-            // The CLI's own `tracing` spans join the run's trace; only parabench's, so the
-            // exporter's HTTP and gRPC internals never export spans about exporting.
-            let layer = tracing_opentelemetry::layer()
-                .with_tracer(t.tracer_provider().tracer(crate::telemetry::export::SCOPE))
-                .with_filter(Targets::new().with_target("parabench", Level::INFO));
-            let _ = tracing_subscriber::registry().with(layer).try_init();
+            export::bridge_tracing(&t);
             Some(t)
         }
         Err(e) => {
             eprintln!("warning: {e}; running without telemetry export");
             None
-        }
-    }
-}
-
-/// Flushes the export within its timeout and says, in one line each, how it went; moves
-/// the trace file into place once whole. Returns false when the trace file could not be
-/// written (an output the user asked for, like a report), true otherwise: an OTLP
-/// collector that was down costs a warning, never the local results.
-fn finish_telemetry(telemetry: Telemetry, report: Option<&Report>, trace_file: Option<Finish>) -> bool {
-    let summary = telemetry.finish(report.map(Report::scenario_figures).as_ref());
-    if let Some(otlp) = &summary.otlp {
-        match otlp.warning() {
-            Some(warning) => eprintln!("warning: {warning}"),
-            None => eprintln!(
-                "telemetry: {} spans exported to {} over {} (flushed in {:.0} ms)",
-                otlp.spans_exported,
-                otlp.endpoint,
-                otlp.protocol.as_str(),
-                otlp.flush_time.as_secs_f64() * 1e3
-            ),
-        }
-    }
-    let (Some(file), Some(finish)) = (&summary.trace_file, trace_file) else {
-        return true;
-    };
-    let path = finish.path().display().to_string();
-    let written = match &file.error {
-        Some(e) => Err(std::io::Error::other(e.clone())),
-        None => finish.commit(),
-    };
-    match written {
-        Ok(()) => {
-            eprintln!("trace: {} spans written to {path}", file.spans_written);
-            true
-        }
-        Err(e) => {
-            eprintln!("error: cannot write the trace file to {path}: {e}");
-            false
         }
     }
 }

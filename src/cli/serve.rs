@@ -8,18 +8,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TraceContextExt as _;
 use tokio_util::sync::CancellationToken;
 
+use super::export;
 use super::interrupt::Interrupt;
-use super::output::{self, Output};
+use super::output::{self, Finish, Output};
 use super::{EXIT_INPUT, diagnostic};
-use crate::clock::machine_cores;
+use crate::clock::{ClockKind, machine_cores};
 use crate::report::Render;
 use crate::report::json::Json;
-use crate::scenario;
+use crate::scenario::{self, Scenario};
 use crate::serve::mcp::{Handler, serve_stdio};
 use crate::serve::terminal::Terminal;
-use crate::serve::{ServedRequest, Service, Snapshot, report};
+use crate::serve::{ServedReport, ServedRequest, Service, Snapshot, report};
+use crate::telemetry::names::attr;
+use crate::telemetry::{Destinations, ScenarioFigures, ScenarioInfo, ServedCallTelemetry, Telemetry};
 use crate::tune::Levels;
 
 /// The what-if levels when `--levels` gives none.
@@ -67,10 +72,24 @@ pub struct ServeArgs {
     /// each beside the ideal schedule, and the what-if curve.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Exports a span per served call (`tools/call {tool}`, a child of the client's span
+    /// when the request carries its trace context) and the calls' metrics over OTLP to
+    /// ENDPOINT, as `run --otlp` does (default: OTEL_EXPORTER_OTLP_ENDPOINT, else the local
+    /// collector).
+    #[arg(long, value_name = "ENDPOINT", num_args = 0..=1, require_equals = false)]
+    pub otlp: Option<Option<String>>,
+    /// Writes the served calls' spans to FILE as OTLP/JSON Lines, as `run --trace-file`
+    /// does; `parabench analyze` reads it.
+    #[arg(long, value_name = "FILE")]
+    pub trace_file: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &ServeArgs) -> u8 {
-    let outputs = [("--json", args.json.as_deref()), ("--html", args.html.as_deref())];
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--html", args.html.as_deref()),
+        ("--trace-file", args.trace_file.as_deref()),
+    ];
     if let Err(e) = output::check_distinct(&outputs) {
         eprintln!("error: {e}");
         return EXIT_INPUT;
@@ -97,6 +116,13 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
         // Only the tools are served: the arrivals of its calls do not matter here.
         scenario.seed = seed;
     }
+    let Ok((destinations, trace_finish)) = export::destinations(args.otlp.clone(), args.trace_file.as_deref()) else {
+        return EXIT_INPUT;
+    };
+    let telemetry = match destinations.is_empty() {
+        true => None,
+        false => start_telemetry(destinations, &scenario),
+    };
     let cores = machine_cores();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.get())
@@ -110,7 +136,13 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
         }
     };
     let service = match Service::new(&scenario, cores) {
-        Ok(s) => Arc::new(s),
+        Ok(s) => Arc::new(match &telemetry {
+            Some(t) => s.with_telemetry(ServedCallTelemetry::new(
+                t,
+                scenario.plan.tools().iter().map(|t| t.name.as_str()),
+            )),
+            None => s,
+        }),
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_INPUT;
@@ -161,7 +193,43 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
             return EXIT_INPUT;
         }
     }
-    0
+    match telemetry {
+        Some(t) => finish_telemetry(t, &served, trace_finish),
+        None => 0,
+    }
+}
+
+/// Starts export, or warns and serves without it: the local report matters more.
+fn start_telemetry(destinations: Destinations, scenario: &Scenario) -> Option<Telemetry> {
+    let info = ScenarioInfo {
+        name: &scenario.name,
+        seed: scenario.seed,
+        clock: ClockKind::Real,
+        calls: 0,
+        runs: 1,
+    };
+    match Telemetry::start_serving(destinations, &info) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("warning: {e}; serving without telemetry export");
+            None
+        }
+    }
+}
+
+/// Ends the `serve` span with what the client did, then flushes the export.
+fn finish_telemetry(telemetry: Telemetry, served: &ServedReport, trace_file: Option<Finish>) -> u8 {
+    let root = telemetry.context().span();
+    root.set_attribute(KeyValue::new(attr::SERVED_CALLS, served.served.calls as i64));
+    root.set_attribute(KeyValue::new(attr::SESSIONS, served.sessions.len() as i64));
+    let figures = ScenarioFigures {
+        efficiency: (!served.analysis.steps.is_empty()).then_some(served.analysis.total.efficiency),
+        ..ScenarioFigures::default()
+    };
+    match export::finish(telemetry, Some(&figures), trace_file) {
+        true => 0,
+        false => EXIT_INPUT,
+    }
 }
 
 /// Serves until `stop` (a signal), `--for`, or (stdio) the client leaving; returns the

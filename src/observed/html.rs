@@ -51,6 +51,7 @@ pub fn render(analysis: &Analysis, spans: &Spans, out: &mut dyn Write) -> io::Re
     render_steps(
         "parabench analyze",
         analysis,
+        None,
         spans,
         &steps(spans),
         &IdealSpec::default(),
@@ -59,7 +60,9 @@ pub fn render(analysis: &Analysis, spans: &Spans, out: &mut dyn Write) -> io::Re
 }
 
 /// Writes the page of `analysis` titled `title`, drawing the schedules of `steps` of
-/// `spans`, their ideal as `ideal` says.
+/// `spans`, their ideal as `ideal` says. `served`, when the calls were served to a client
+/// (`parabench serve`), is what the page shows of them per tool: the `served-data`
+/// block, read by the page's script.
 ///
 /// # Errors
 ///
@@ -67,6 +70,7 @@ pub fn render(analysis: &Analysis, spans: &Spans, out: &mut dyn Write) -> io::Re
 pub fn render_steps(
     title: &str,
     analysis: &Analysis,
+    served: Option<&serde_json::Value>,
     spans: &Spans,
     steps: &[Step],
     ideal: &IdealSpec,
@@ -136,6 +140,7 @@ pub fn render_steps(
         &[
             ("analysis-data", script_json(analysis)?),
             ("page-data", script_json(&data)?),
+            ("served-data", script_json(&served)?),
         ],
     );
     out.write_all(html.as_bytes())

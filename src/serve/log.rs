@@ -87,6 +87,17 @@ pub struct Arrival {
     pub id: CallId,
     /// The how-many-th call of its tool in its session: the key of its draws.
     pub nth: u32,
+    /// Calls in flight at the server with this one (of every tool and session).
+    pub in_flight: usize,
+}
+
+/// What [`CallLog::end`] tells the service about an answered call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ended {
+    /// The call, as the log now has it.
+    pub record: CallRecord,
+    /// Calls still in flight at the server.
+    pub in_flight: usize,
 }
 
 /// Every call so far.
@@ -106,6 +117,8 @@ struct Inner {
     counts: HashMap<(usize, usize), u32>,
     /// Per tool, calls arrived and not yet answered.
     in_flight: Vec<usize>,
+    /// Their sum.
+    total_in_flight: usize,
     /// Per (session, tool), the arguments of calls that failed.
     failed: HashMap<(usize, usize), Vec<Value>>,
     /// Per call, its arguments while it is in flight (to remember them if it fails).
@@ -168,6 +181,7 @@ impl CallLog {
             .is_some_and(|failed| failed.contains(&arguments));
         let beyond_limit = self.limits[tool].is_some_and(|limit| inner.in_flight[tool] >= limit);
         inner.in_flight[tool] += 1;
+        inner.total_in_flight += 1;
         let id = inner.calls.len();
         inner.arguments.insert(id, arguments);
         inner.calls.push(CallRecord {
@@ -181,7 +195,11 @@ impl CallLog {
             retry,
             beyond_limit,
         });
-        Arrival { id: CallId(id), nth }
+        Arrival {
+            id: CallId(id),
+            nth,
+            in_flight: inner.total_in_flight,
+        }
     }
 
     /// Records the start of call `id`'s service at `at`.
@@ -190,19 +208,25 @@ impl CallLog {
     }
 
     /// Records the end of call `id` at `at` with `status`.
-    pub fn end(&self, id: CallId, at: Duration, status: ServedStatus) {
+    pub fn end(&self, id: CallId, at: Duration, status: ServedStatus) -> Ended {
         let mut inner = self.lock();
         let call = &mut inner.calls[id.0];
         call.end = Some(at);
         call.status = Some(status);
+        let record = call.clone();
         let (session, tool) = (call.session, call.tool);
         inner.in_flight[tool] -= 1;
+        inner.total_in_flight -= 1;
         let arguments = inner.arguments.remove(&id.0);
         if let (true, Some(arguments)) = (status.failed(), arguments) {
             let failed = inner.failed.entry((session, tool)).or_default();
             if !failed.contains(&arguments) {
                 failed.push(arguments);
             }
+        }
+        Ended {
+            record,
+            in_flight: inner.total_in_flight,
         }
     }
 
@@ -248,8 +272,13 @@ mod tests {
         let b = log.arrive("s1", 0, json!({"q": 2}), ms(1));
         let other = log.arrive("s2", 0, json!({"q": 1}), ms(1));
         assert_eq!((a.nth, b.nth, other.nth), (0, 1, 0));
-        log.end(a.id, ms(5), ServedStatus::Error);
-        log.end(b.id, ms(6), ServedStatus::Ok);
+        assert_eq!((a.in_flight, b.in_flight, other.in_flight), (1, 2, 3));
+        assert_eq!(log.end(a.id, ms(5), ServedStatus::Error).in_flight, 2);
+        let ended = log.end(b.id, ms(6), ServedStatus::Ok);
+        assert_eq!(
+            (ended.in_flight, ended.record.end, ended.record.nth),
+            (1, Some(ms(6)), 1)
+        );
         // The failed arguments again (keys in another order): a retry, in its session only.
         let again = log.arrive("s1", 0, json!({"k": 2, "q": 1}), ms(7));
         let elsewhere = log.arrive("s2", 0, json!({"q": 1, "k": 2}), ms(7));

@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::log::ServedStatus;
-use super::service::Service;
+use super::service::{CallRequest, Origin, Service};
 
 /// The largest request body the HTTP transport accepts: far above any tool call's
 /// arguments, and small enough that a runaway client cannot exhaust the server.
@@ -69,16 +69,20 @@ fn any_arguments() -> Arc<JsonObject> {
     Arc::new(schema)
 }
 
-/// The session a request came in: the HTTP transport's session id, stdio's one client,
-/// or the shared session of stateless requests.
-fn session(context: &RequestContext<RoleServer>) -> String {
+/// The session a request came in (the HTTP transport's session id, stdio's one client,
+/// or the shared session of stateless requests) and its transport, as
+/// `network.transport` names it.
+fn session(context: &RequestContext<RoleServer>) -> (String, &'static str) {
     match context.extensions.get::<axum::http::request::Parts>() {
-        None => STDIO_SESSION.to_string(),
-        Some(parts) => parts
-            .headers
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(|| STATELESS_SESSION.to_string(), str::to_string),
+        None => (STDIO_SESSION.to_string(), "pipe"),
+        Some(parts) => {
+            let id = parts
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| STATELESS_SESSION.to_string(), str::to_string);
+            (id, "tcp")
+        }
     }
 }
 
@@ -102,11 +106,20 @@ impl ServerHandler for Handler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let session = session(&context);
-        let arguments = request.arguments.map_or(Value::Null, Value::Object);
+        let (session, transport) = session(&context);
+        let call = CallRequest {
+            session: &session,
+            tool: &request.name,
+            arguments: request.arguments.map_or(Value::Null, Value::Object),
+            origin: Origin {
+                request_id: Some(context.id.to_string()),
+                meta: Some(&context.meta.0.0),
+                transport,
+            },
+        };
         let answer = self
             .service
-            .call(&session, &request.name, arguments, &context.ct)
+            .call(call, &context.ct)
             .await
             // MCP: an unknown tool is a protocol error, invalid params.
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;

@@ -19,4 +19,4 @@ pub mod terminal;
 
 pub use log::{CallLog, ServedStatus, Snapshot};
 pub use report::{ServedReport, ServedRequest, report};
-pub use service::{Answer, Service, UnknownTool};
+pub use service::{Answer, CallRequest, Origin, Service, UnknownTool};

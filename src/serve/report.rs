@@ -282,7 +282,25 @@ pub fn html(
 ) -> std::io::Result<()> {
     let (spans, ideal) = spans(snapshot, tools);
     let steps = steps(&spans);
-    crate::observed::html::render_steps("parabench serve", &report.analysis, &spans, &steps, &ideal, out)
+    // What the page shows per tool: the report without its per-call records.
+    let served = serde_json::json!({
+        "scenario": report.scenario,
+        "seed": report.seed,
+        "served_s": report.served_s,
+        "sessions": report.sessions.len(),
+        "served": report.served,
+        "served_tools": report.served_tools,
+        "notes": report.notes,
+    });
+    crate::observed::html::render_steps(
+        "parabench serve",
+        &report.analysis,
+        Some(&served),
+        &spans,
+        &steps,
+        &ideal,
+        out,
+    )
 }
 
 /// `d` in nanoseconds, saturating.

@@ -8,19 +8,21 @@
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::log::{Arrival, CallLog, ServedStatus, Snapshot};
+use super::log::{Arrival, CallLog, Ended, ServedStatus, Snapshot};
 use crate::clock::Clock;
 use crate::executor::limit::RateLimit;
 use crate::plan::{ToolKind, ToolSpec};
 use crate::scenario::Scenario;
 use crate::seed;
 use crate::sim::{CpuPool, Fate, LimitPolicy, SimError, ToolModel};
+use crate::telemetry::ServedCallTelemetry;
+use crate::telemetry::served::ServedCall;
 use crate::units::fmt_duration;
 
 /// One tool as served.
@@ -47,6 +49,42 @@ pub struct Answer {
     pub text: String,
 }
 
+/// A call as it reached the server.
+#[derive(Clone, Debug)]
+pub struct CallRequest<'a> {
+    /// The client session it came in.
+    pub session: &'a str,
+    /// The tool it calls.
+    pub tool: &'a str,
+    /// Its arguments (`Value::Null` when it had none).
+    pub arguments: Value,
+    /// Where it came from, for its span.
+    pub origin: Origin<'a>,
+}
+
+impl<'a> CallRequest<'a> {
+    /// A call of `tool` from `session`, with nothing known of its origin.
+    pub fn new(session: &'a str, tool: &'a str, arguments: Value) -> Self {
+        Self {
+            session,
+            tool,
+            arguments,
+            origin: Origin::default(),
+        }
+    }
+}
+
+/// What a call's span records of its request.
+#[derive(Clone, Debug, Default)]
+pub struct Origin<'a> {
+    /// The JSON-RPC id of the request.
+    pub request_id: Option<String>,
+    /// The request's `params._meta`, where a client propagates its trace context.
+    pub meta: Option<&'a serde_json::Map<String, Value>>,
+    /// `tcp` (streamable HTTP) or `pipe` (stdio).
+    pub transport: &'static str,
+}
+
 /// A call of a tool the scenario does not have.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown tool `{0}`")]
@@ -56,6 +94,10 @@ pub struct UnknownTool(pub String);
 #[derive(Debug)]
 pub struct Service {
     clock: Clock,
+    /// The wall-clock time of the clock's start, for spans.
+    epoch: SystemTime,
+    /// Spans and metrics of each call as it is answered, when exported.
+    telemetry: Option<ServedCallTelemetry>,
     seed: u64,
     /// The scenario's attempt timeout: what ends a hang when the client does not.
     timeout: Option<Duration>,
@@ -96,12 +138,21 @@ impl Service {
         );
         Ok(Self {
             clock: Clock::real(),
+            epoch: SystemTime::now(),
+            telemetry: None,
             seed: scenario.seed,
             timeout: scenario.executor.attempt_timeout,
             tools,
             cpu,
             log,
         })
+    }
+
+    /// Exports each call's span and metrics to `telemetry` as the call is answered.
+    #[must_use]
+    pub fn with_telemetry(mut self, telemetry: ServedCallTelemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
     }
 
     /// The tools served, in the scenario's order.
@@ -119,35 +170,57 @@ impl Service {
         self.log.snapshot(self.clock.now())
     }
 
-    /// Serves a call of `tool` with `arguments` from `session`, until it is answered or
-    /// `cancel` fires.
+    /// Serves `request` until it is answered or `cancel` fires.
     ///
     /// # Errors
     ///
     /// [`UnknownTool`] when the scenario has no such tool (the call is counted, not
     /// logged).
-    pub async fn call(
-        &self,
-        session: &str,
-        tool: &str,
-        arguments: Value,
-        cancel: &CancellationToken,
-    ) -> Result<Answer, UnknownTool> {
-        let Some(t) = self.tools.iter().position(|t| t.spec.name == tool) else {
+    pub async fn call(&self, request: CallRequest<'_>, cancel: &CancellationToken) -> Result<Answer, UnknownTool> {
+        let Some(t) = self.tools.iter().position(|t| t.spec.name == request.tool) else {
             self.log.unknown_tool();
-            return Err(UnknownTool(tool.to_string()));
+            return Err(UnknownTool(request.tool.to_string()));
         };
-        let arrival = self.log.arrive(session, t, arguments, self.clock.now());
+        let arrival = self.log.arrive(request.session, t, request.arguments, self.clock.now());
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.in_flight(arrival.in_flight);
+        }
         let status = tokio::select! {
             biased;
             () = cancel.cancelled() => ServedStatus::Cancelled,
             status = self.serve(&self.tools[t], arrival) => status,
         };
-        self.log.end(arrival.id, self.clock.now(), status);
+        let ended = self.log.end(arrival.id, self.clock.now(), status);
+        if let Some(telemetry) = &self.telemetry {
+            self.export(telemetry, &ended, request.session, &request.origin);
+        }
         Ok(Answer {
             status,
             text: self.text(&self.tools[t], status),
         })
+    }
+
+    fn export(&self, telemetry: &ServedCallTelemetry, ended: &Ended, session: &str, origin: &Origin<'_>) {
+        let call = &ended.record;
+        let at = |d: Duration| self.epoch + d;
+        let status = call.status.unwrap_or(ServedStatus::Unfinished);
+        telemetry.in_flight(ended.in_flight);
+        telemetry.ended(&ServedCall {
+            tool: call.tool,
+            session,
+            request_id: origin.request_id.as_deref(),
+            meta: origin.meta,
+            transport: origin.transport,
+            arrive: at(call.arrive),
+            start: call.start.map(at),
+            end: at(call.end.unwrap_or(call.arrive)),
+            outcome: status.as_str(),
+            // A failed call's answer is a tool error; a cancelled one's is never read.
+            tool_error: status.failed(),
+            nth: call.nth,
+            retry: call.retry,
+            beyond_limit: call.beyond_limit,
+        });
     }
 
     /// Waits for a slot and the rate, then does the drawn work. Dropping the future
@@ -255,7 +328,10 @@ mod tests {
         for session in ["a", "b"] {
             let mut statuses = Vec::new();
             for _ in 0..12 {
-                let answer = service.call(session, "flaky", Value::Null, &never).await.unwrap();
+                let answer = service
+                    .call(CallRequest::new(session, "flaky", Value::Null), &never)
+                    .await
+                    .unwrap();
                 statuses.push(answer.status);
             }
             sessions.push(statuses);
@@ -273,20 +349,29 @@ mod tests {
         let cancel = CancellationToken::new();
         let first = {
             let (service, cancel) = (service.clone(), cancel.clone());
-            tokio::spawn(async move { service.call("s", "one", Value::Null, &cancel).await })
+            tokio::spawn(async move { service.call(CallRequest::new("s", "one", Value::Null), &cancel).await })
         };
         while service.snapshot().calls.first().and_then(|c| c.start).is_none() {
             tokio::task::yield_now().await;
         }
         let never = CancellationToken::new();
-        let second = service.call("s", "one", Value::Null, &never).await.unwrap();
+        let second = service
+            .call(CallRequest::new("s", "one", Value::Null), &never)
+            .await
+            .unwrap();
         assert_eq!(second.status, ServedStatus::Rejected);
         assert!(second.text.contains("limit of 1"), "{}", second.text);
         cancel.cancel();
         assert_eq!(first.await.unwrap().unwrap().status, ServedStatus::Cancelled);
-        let third = service.call("s", "one", Value::Null, &never).await.unwrap();
+        let third = service
+            .call(CallRequest::new("s", "one", Value::Null), &never)
+            .await
+            .unwrap();
         assert_eq!(third.status, ServedStatus::Ok);
-        let err = service.call("s", "nope", Value::Null, &never).await.unwrap_err();
+        let err = service
+            .call(CallRequest::new("s", "nope", Value::Null), &never)
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "unknown tool `nope`");
         let snap = service.snapshot();
         assert_eq!(snap.unknown_tool, 1);

@@ -26,11 +26,11 @@ pub const LATENCY_BUCKETS_S: [f64; 20] = [
 /// The instruments, created once per process.
 #[derive(Clone, Debug)]
 pub struct Instruments {
-    duration: Histogram<f64>,
-    queue_wait: Histogram<f64>,
-    calls: Counter<u64>,
-    retries: Counter<u64>,
-    in_flight: Gauge<i64>,
+    pub(super) duration: Histogram<f64>,
+    pub(super) queue_wait: Histogram<f64>,
+    pub(super) calls: Counter<u64>,
+    pub(super) retries: Counter<u64>,
+    pub(super) in_flight: Gauge<i64>,
     limit: Gauge<i64>,
     speedup: Gauge<f64>,
 }

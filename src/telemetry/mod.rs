@@ -1,12 +1,14 @@
 //! Spans and metrics of a run over OTLP, when a collector is configured.
 //!
 //! Export hangs off the executor's [`Observer`](crate::executor::Observer) hooks: with
-//! telemetry off the run's observer is `None` and costs one branch per hook.
+//! telemetry off the run's observer is `None` and costs one branch per hook. Calls
+//! served to a client (`parabench serve`) are exported by [`served`] as each is answered.
 
 pub mod config;
 pub mod export;
 pub mod metrics;
 pub mod names;
+pub mod served;
 pub mod spans;
 
 use std::sync::Arc;
@@ -22,13 +24,17 @@ pub use export::{
     Destinations, ExportError, ExportSummary, Pipeline, ResourceInfo, TelemetrySummary, TraceFileSummary,
 };
 pub use metrics::{Instruments, MetricsObserver};
+pub use served::{ServedCall, ServedCallTelemetry};
 pub use spans::SpanObserver;
 
 use crate::clock::ClockKind;
 use crate::executor::RunMode;
 use crate::plan::Plan;
-use names::{SCENARIO_SPAN, attr};
+use names::{SCENARIO_SPAN, SERVE_SPAN, attr};
 use spans::Timeline;
+
+/// The span queue of a server: 2^16 spans, about 10 s of the most calls a client sends.
+const SERVED_SPAN_QUEUE: usize = 1 << 16;
 
 /// The observer that exports one run: its spans, then its metrics.
 pub type RunTelemetry<'p> = (SpanObserver<'p>, MetricsObserver);
@@ -85,9 +91,34 @@ impl Telemetry {
     ///
     /// [`ExportError`] when the exporters cannot be built.
     pub fn start(destinations: Destinations, info: &ScenarioInfo<'_>) -> Result<Self, ExportError> {
-        let run_id = format!("{:016x}", rand::random::<u64>());
         // A call makes a span and one per attempt: three per call covers a retry each.
         let expected_spans = info.calls.saturating_mul(3).saturating_mul(info.runs) + 16;
+        Self::start_root(destinations, info, SCENARIO_SPAN, expected_spans)
+    }
+
+    /// Starts exporting the telemetry of a scenario's tools served to a client
+    /// (`parabench serve`): the root span is `serve {name}`, and each call's span comes
+    /// from a [`ServedCallTelemetry`].
+    ///
+    /// Must not be called from within an async runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`ExportError`] when the exporters cannot be built.
+    pub fn start_serving(destinations: Destinations, info: &ScenarioInfo<'_>) -> Result<Self, ExportError> {
+        // A server's spans come as fast as its clients call, for as long as they do: the
+        // queue holds tens of seconds of the most a client can send (see the serve
+        // benchmark in docs/benchmarks.md) while the exporter sends them every 500 ms.
+        Self::start_root(destinations, info, SERVE_SPAN, SERVED_SPAN_QUEUE)
+    }
+
+    fn start_root(
+        destinations: Destinations,
+        info: &ScenarioInfo<'_>,
+        root: &str,
+        expected_spans: usize,
+    ) -> Result<Self, ExportError> {
+        let run_id = format!("{:016x}", rand::random::<u64>());
         let pipeline = Pipeline::start(
             destinations,
             &ResourceInfo {
@@ -99,7 +130,7 @@ impl Telemetry {
         let tracer = pipeline.tracer();
         let start = SystemTime::now();
         let span = tracer
-            .span_builder(format!("{SCENARIO_SPAN} {}", info.name))
+            .span_builder(format!("{root} {}", info.name))
             .with_kind(SpanKind::Internal)
             .with_start_time(start)
             .with_attributes([

@@ -16,6 +16,10 @@ pub const EXECUTE_TOOL: &str = "execute_tool";
 pub const ATTEMPT_SPAN: &str = "attempt";
 /// The event on an attempt that precedes a retry's backoff.
 pub const BACKOFF_EVENT: &str = "backoff";
+/// The root span of `parabench serve`: `serve {scenario}`.
+pub const SERVE_SPAN: &str = "serve";
+/// A served call, named as the MCP conventions name a server's span: `tools/call {tool}`.
+pub const MCP_TOOLS_CALL: &str = "tools/call";
 
 /// Attribute keys of spans (and of the resource).
 pub mod attr {
@@ -67,9 +71,29 @@ pub mod attr {
     pub const ATTEMPT: &str = "parabench.attempt";
     /// The backoff before the next attempt, in seconds (backoff event).
     pub const BACKOFF_S: &str = "parabench.backoff_s";
+    /// Calls the client made (serve span).
+    pub const SERVED_CALLS: &str = "parabench.served.calls";
+    /// Client sessions seen (serve span).
+    pub const SESSIONS: &str = "parabench.served.sessions";
+    /// The MCP method, `tools/call` (served call span).
+    pub const MCP_METHOD: &str = "mcp.method.name";
+    /// The MCP session the call came in (served call span).
+    pub const MCP_SESSION_ID: &str = "mcp.session.id";
+    /// The JSON-RPC id of the call's request (served call span).
+    pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+    /// `tcp` (streamable HTTP) or `pipe` (stdio) (served call span).
+    pub const NETWORK_TRANSPORT: &str = "network.transport";
+    /// The how-many-th call of its tool in its session, from 0: the key of its draws
+    /// (served call span).
+    pub const CALL_NTH: &str = "parabench.call.nth";
+    /// The same tool and arguments had failed before in the session (served call span).
+    pub const RETRY: &str = "parabench.retry";
+    /// Its tool was at its limit when the call arrived (served call span).
+    pub const BEYOND_LIMIT: &str = "parabench.beyond_limit";
 
-    /// Every key above that starts with `parabench.` or `gen_ai.`.
-    pub const ALL: [&str; 23] = [
+    /// Every key above of parabench, GenAI, MCP or JSON-RPC (not the general `error.type`
+    /// and `network.transport`).
+    pub const ALL: [&str; 31] = [
         SCENARIO,
         SEED,
         CLOCK,
@@ -93,6 +117,14 @@ pub mod attr {
         CAUSE,
         ATTEMPT,
         BACKOFF_S,
+        SERVED_CALLS,
+        SESSIONS,
+        MCP_METHOD,
+        MCP_SESSION_ID,
+        JSONRPC_REQUEST_ID,
+        CALL_NTH,
+        RETRY,
+        BEYOND_LIMIT,
     ];
 }
 
@@ -154,14 +186,28 @@ mod tests {
                 "parabench.run.speedup",
             ]
         );
-        let spans = [SCENARIO_SPAN, RUN_SPAN, EXECUTE_TOOL, ATTEMPT_SPAN];
-        assert_eq!(spans, ["scenario", "run", "execute_tool", "attempt"]);
+        let spans = [
+            SCENARIO_SPAN,
+            RUN_SPAN,
+            EXECUTE_TOOL,
+            ATTEMPT_SPAN,
+            SERVE_SPAN,
+            MCP_TOOLS_CALL,
+        ];
+        assert_eq!(
+            spans,
+            ["scenario", "run", "execute_tool", "attempt", "serve", "tools/call"]
+        );
         for (key, contract) in [
             (attr::GEN_AI_OPERATION, "gen_ai.operation.name"),
             (attr::GEN_AI_TOOL_NAME, "gen_ai.tool.name"),
             (attr::GEN_AI_TOOL_CALL_ID, "gen_ai.tool.call.id"),
             (attr::QUEUE_WAIT_S, "parabench.queue_wait_s"),
             (attr::ATTEMPT, "parabench.attempt"),
+            // The OpenTelemetry conventions for MCP.
+            (attr::MCP_METHOD, "mcp.method.name"),
+            (attr::MCP_SESSION_ID, "mcp.session.id"),
+            (attr::JSONRPC_REQUEST_ID, "jsonrpc.request.id"),
         ] {
             assert_eq!(key, contract);
         }

@@ -2,6 +2,7 @@
 //!
 //! There is no fallback: without a browser the tests fail and say how to install one
 //! (`.ci/run` does), because a page nobody loaded proves nothing.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -179,4 +180,21 @@ pub fn text_of(dom: &str, id: &str) -> Option<String> {
         }
     }
     Some(text.trim().to_string())
+}
+
+/// Fails with the page's own error list unless it rendered cleanly and offline.
+pub fn assert_rendered_cleanly(dom: &str) {
+    let errors = attribute(dom, "script-errors", "data-count").expect("the error box is in the page");
+    assert_eq!(
+        errors,
+        "0",
+        "script errors: {}",
+        text_of(dom, "script-errors").unwrap_or_default()
+    );
+    assert_eq!(attribute(dom, "page", "data-rendered").as_deref(), Some("true"));
+    assert_eq!(
+        attribute(dom, "page", "data-resource-requests").as_deref(),
+        Some("0"),
+        "the page fetched something"
+    );
 }

@@ -134,3 +134,29 @@ pub fn spawn_with_stderr_lines(command: &mut Command) -> (std::process::Child, s
     });
     (child, rx)
 }
+
+/// The Python of `.ci/run`'s venv (`PARABENCH_OTEL_PYTHON`, else `python3`) if it can
+/// import `modules` (comma-separated). Without them the test fails, unless
+/// `PARABENCH_SKIP_PYTHON=1`: CI must never pass because a real producer or client was
+/// absent. `what` says what the modules are for.
+pub fn python(modules: &str, what: &str) -> Option<String> {
+    let candidate = std::env::var("PARABENCH_OTEL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_them = Command::new(&candidate)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_them {
+        return Some(candidate);
+    }
+    let help = format!(
+        "{candidate} cannot import {modules}: the test needs {what}; .ci/run installs them in a venv and sets \
+         PARABENCH_OTEL_PYTHON to its python; set PARABENCH_SKIP_PYTHON=1 to skip this test locally"
+    );
+    if std::env::var("PARABENCH_SKIP_PYTHON").is_ok_and(|v| v == "1") {
+        std::io::stderr()
+            .write_all(format!("\n!!! SKIPPED: {help}\n").as_bytes())
+            .unwrap();
+        return None;
+    }
+    panic!("{help}");
+}

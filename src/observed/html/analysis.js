@@ -12,11 +12,15 @@
   const colour = (tool) => palette[((tool % palette.length) + palette.length) % palette.length];
   const ideal = a.max_concurrency === null || a.max_concurrency === undefined ? 'unlimited' : `at ${a.max_concurrency}`;
 
+  // Calls served to a client by `parabench serve`, not read from traces.
+  const served = readData('served-data');
   page.append(
-    el('h1', {}, 'parabench analyze'),
-    el('p', { class: 'sub' },
-      `${a.sources.join(', ')} · ${a.spans} spans · ${a.traces} traces · ${a.total.calls} tool calls in ` +
-      `${a.total.steps} steps`),
+    el('h1', {}, served ? 'parabench serve' : 'parabench analyze'),
+    el('p', { class: 'sub' }, served
+      ? `${served.scenario} (seed ${served.seed}) served at ${a.sources.join(', ')} for ${fmtSecs(served.served_s)} · ` +
+        `${served.served.calls} calls from ${served.sessions} sessions in ${a.total.steps} steps`
+      : `${a.sources.join(', ')} · ${a.spans} spans · ${a.traces} traces · ${a.total.calls} tool calls in ` +
+        `${a.total.steps} steps`),
   );
   const cards = el('div', { class: 'cards' });
   cards.append(
@@ -34,6 +38,8 @@
     for (const f of a.findings) list.append(el('li', { class: 'warning', 'data-kind': f.kind }, f.text));
     page.append(el('h2', {}, 'What stands out'), list);
   }
+
+  if (served) page.append(servedTools(served));
 
   page.append(el('h2', {}, 'What if max_concurrency were'));
   page.append(el('p', { class: 'note' },
@@ -187,5 +193,31 @@
     }
     const head = el('tr', {}, ...['tool', 'calls', 'errors', 'p50', 'p90', 'p99', 'max'].map((h) => el('th', {}, h)));
     return el('section', {}, el('h2', {}, 'Tools'), el('table', { id: 'tools' }, el('thead', {}, head), body));
+  }
+
+  /** What the client did with each tool: its calls and how they ended, its limits and what it sent beyond them. */
+  function servedTools(served) {
+    const statuses = ['ok', 'error', 'timeout', 'cancelled', 'rejected', 'unfinished'];
+    const body = el('tbody');
+    for (const [name, t] of Object.entries(served.served_tools)) {
+      const limit = t.max_concurrency === null ? '–' : `${t.max_concurrency} (${t.limit_policy})`;
+      body.append(el('tr', { 'data-tool': name, 'data-calls': t.calls },
+        el('td', { class: 'name' }, name), el('td', {}, String(t.calls)),
+        ...statuses.map((s) => el('td', {}, String(t.statuses[s] || 0))),
+        el('td', {}, String(t.retries)), el('td', {}, String(t.max_in_flight)), el('td', {}, limit),
+        el('td', {}, t.rate_limit === null ? '–' : `${t.rate_limit}/s`), el('td', {}, String(t.beyond_limit)),
+        el('td', {}, t.calls ? fmtSecs(t.service_p50_s) : '–'), el('td', {}, t.calls ? fmtSecs(t.service_p99_s) : '–')));
+    }
+    const section = el('section', {},
+      el('h2', {}, 'What the client did, per tool'),
+      el('div', { class: 'table-wrap' }, el('table', { id: 'served-tools' },
+        el('thead', {}, el('tr', {}, ['tool', 'calls', ...statuses, 'retries', 'max in flight', 'limit', 'rate',
+          'beyond limit', 'service p50', 'p99'].map((h, i) => el('th', i ? {} : { class: 'name' }, h)))), body)));
+    if (served.notes.length) {
+      const notes = el('ul', { id: 'served-notes' });
+      for (const n of served.notes) notes.append(el('li', { class: 'warning', 'data-kind': 'served' }, n));
+      section.append(notes);
+    }
+    return section;
   }
 })();
