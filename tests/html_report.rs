@@ -436,3 +436,138 @@ fn the_analysis_page_draws_each_step_as_it_happened_and_ideal_and_the_what_if_cu
     let recommended = browser::attribute(&dom, "recommended", "data-value").unwrap();
     assert_eq!(recommended, analysis["recommended"].to_string());
 }
+
+/// Over `condensed::DETAIL_LIMIT` calls a run is condensed: its first calls drawn one by
+/// one, every call in the aggregates. Checks what the page says it drew against `calls`
+/// (per run) and `peak` (the global limit the parallel run filled).
+fn assert_condensed_page(dom: &str, runs: usize, calls: u64, peak: u64) {
+    browser::assert_rendered_cleanly(dom);
+    let page = |name: &str| browser::attribute(dom, "page", name).unwrap();
+    assert_eq!(page("data-calls"), (calls * runs as u64).to_string());
+    assert_eq!(page("data-condensed-runs"), runs.to_string());
+    // Every attempt of the calls drawn one by one is drawn.
+    assert_eq!(page("data-attempt-segments"), page("data-attempts-in-report"));
+    let note = browser::text_of(dom, "scale-note").expect("the page says what it aggregated");
+    assert!(
+        note.contains("first 10,000 calls to start") && note.contains("aggregate every call"),
+        "{note}"
+    );
+    let peaks: Value = serde_json::from_str(
+        &browser::attribute(dom, "inflight-parallel", "data-peaks")
+            .unwrap()
+            .replace("&quot;", "\""),
+    )
+    .unwrap();
+    assert_eq!(peaks["all calls"]["peak"], peak, "{peaks}");
+    assert_eq!(
+        browser::attribute(dom, "inflight-parallel", "data-buckets").as_deref(),
+        Some("1000")
+    );
+    let rows: u64 = browser::attribute(dom, "occupancy-parallel", "data-rows")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(rows, peak.min(64));
+    let cells: u64 = browser::attribute(dom, "occupancy-parallel", "data-cells")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cells >= rows * 900, "{cells} occupied cells of {rows} rows × 1,000");
+    let points: u64 = browser::attribute(dom, "service-parallel", "data-points")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(points > 2_000, "{points} points of p50, p99 and max");
+}
+
+#[test]
+fn a_run_of_a_hundred_thousand_calls_is_drawn_condensed_in_a_page_of_a_few_megabytes() {
+    let dir = temp_dir("html-100k");
+    let scenario = common::write(
+        &dir,
+        "h100k.toml",
+        r#"
+name = "html_100k"
+seed = 5
+[executor]
+max_concurrency = 64
+[tools.api]
+latency = { dist = "lognormal", median = "40ms", p99 = "400ms" }
+failure_rate = 0.01
+[tools.db]
+latency = { dist = "exponential", mean = "5ms" }
+[[generate]]
+count = 60000
+id_prefix = "api"
+tool = "api"
+[[generate]]
+count = 40000
+id_prefix = "db"
+tool = "db"
+"#,
+    );
+    let (_, html) = run_with_html(&dir, scenario.to_str().unwrap());
+    let bytes = std::fs::metadata(&html).unwrap().len();
+    // 42 MB before runs were condensed, and a page Chromium could not draw.
+    assert!(bytes < 10_000_000, "{bytes} bytes");
+    let dom = browser::dump_dom(&html);
+    assert_condensed_page(&dom, 2, 100_000, 64);
+    eprintln!(
+        "100,000 calls per run: {bytes} bytes, drawn in {} ms",
+        browser::attribute(&dom, "page", "data-render-ms").unwrap()
+    );
+}
+
+#[test]
+fn a_run_at_the_call_limit_is_drawn_condensed_in_a_page_under_ten_megabytes() {
+    use parabench::report::Render;
+    use parabench::report::html::Html;
+    use parabench::report::model::{CallReport, Report};
+
+    // A real report's frame (one parallel run), its calls replaced by as many as a
+    // scenario may have: 1,024 slots, each running calls of 1 to 64 ms back to back.
+    let dir = temp_dir("html-limit");
+    let (json, _) = common::virtual_run(&dir, None, "frame", false);
+    let mut report: Report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    report
+        .runs
+        .retain(|r| r.mode != parabench::executor::RunMode::Sequential);
+    let run = &mut report.runs[0];
+    let tool = run.tools.keys().next().unwrap().clone();
+    let template = run.calls[0].clone();
+    let calls = parabench::scenario::MAX_CALLS;
+    let mut next_free = vec![0u64; 1024];
+    run.calls = (0..calls)
+        .map(|i| {
+            let slot = i % 1024;
+            let start = next_free[slot];
+            // 1 to 64 ms, by a multiplicative hash of the call's index.
+            let end = start + 1 + ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+            next_free[slot] = end;
+            let (start, end) = (start as f64 / 1e3, end as f64 / 1e3);
+            CallReport {
+                id: format!("c{i}"),
+                tool: tool.clone(),
+                queued_s: Some(0.0),
+                start_s: Some(start),
+                end_s: end,
+                attempt_spans: Vec::new(),
+                ..template.clone()
+            }
+        })
+        .collect();
+    run.max_concurrency = 1024;
+    run.wall_s = run.calls.iter().map(|c| c.end_s).fold(0.0, f64::max);
+    let html = dir.join("limit.html");
+    let mut page = Vec::new();
+    Html.render(&report, &mut page).unwrap();
+    std::fs::write(&html, &page).unwrap();
+    assert!(page.len() < 10_000_000, "{} bytes", page.len());
+    let dom = browser::dump_dom(&html);
+    assert_condensed_page(&dom, 1, calls as u64, 1024);
+    eprintln!(
+        "{calls} calls: {} bytes, drawn in {} ms",
+        page.len(),
+        browser::attribute(&dom, "page", "data-render-ms").unwrap()
+    );
+}

@@ -16,6 +16,8 @@ use std::io::{self, Write};
 use super::Render;
 use super::model::{Report, RunReport};
 
+pub mod condensed;
+
 /// The shell every page shares: CSP, the error catcher, placeholders.
 const PAGE: &str = include_str!("html/page.html");
 /// The style every page shares.
@@ -57,17 +59,47 @@ pub fn check(report: &Report) -> Result<(), HtmlError> {
 impl Render for Html {
     fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         check(report).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let derived = PageData {
-            critical_paths: report.runs.iter().map(critical_path).collect(),
+        // One time axis for every run, so the parallel run is visibly shorter.
+        let horizon_s = report
+            .runs
+            .iter()
+            .flat_map(|r| std::iter::once(r.wall_s).chain(r.calls.iter().map(|c| c.end_s)))
+            .fold(0.0, f64::max);
+        let mut derived = PageData {
+            horizon_s,
+            critical_paths: Vec::new(),
+            condensed: Vec::new(),
+        };
+        // Per run, the calls drawn one by one when it is condensed.
+        let mut shown: Vec<Option<Vec<usize>>> = Vec::new();
+        for run in &report.runs {
+            let path = critical_path(run);
+            match condensed::condense(run) {
+                None => {
+                    derived.critical_paths.push(path);
+                    derived.condensed.push(None);
+                    shown.push(None);
+                }
+                Some((figures, calls)) => {
+                    // The path's calls that are drawn, by their place among those drawn.
+                    let at: HashMap<usize, usize> = calls.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+                    derived
+                        .critical_paths
+                        .push(path.iter().filter_map(|i| at.get(i).copied()).collect());
+                    derived.condensed.push(Some(figures));
+                    shown.push(Some(calls));
+                }
+            }
+        }
+        let report_json = match shown.iter().all(Option::is_none) {
+            true => script_json(report)?,
+            false => script_json(&with_calls_shown(report, &shown))?,
         };
         let title = format!("parabench · {}", report.scenario);
         let page = page(
             &title,
             RUN_JS,
-            &[
-                ("report-data", script_json(report)?),
-                ("page-data", script_json(&derived)?),
-            ],
+            &[("report-data", report_json), ("page-data", script_json(&derived)?)],
         );
         out.write_all(page.as_bytes())
     }
@@ -76,8 +108,56 @@ impl Render for Html {
 /// What the page needs beyond the report, computed here so it is tested in Rust.
 #[derive(serde::Serialize)]
 struct PageData {
-    /// Per run, the indices of the calls on its critical path, first to last.
+    /// The time axis of every run: the latest end.
+    horizon_s: f64,
+    /// Per run, the indices of the calls on its critical path, first to last (among the
+    /// calls drawn, for a condensed run).
     critical_paths: Vec<Vec<usize>>,
+    /// Per run, what is drawn instead of every call when it has too many (`null`: every
+    /// call is drawn).
+    condensed: Vec<Option<condensed::Condensed>>,
+}
+
+/// `report` with only the calls `shown` of each condensed run: what the page embeds.
+fn with_calls_shown(report: &Report, shown: &[Option<Vec<usize>>]) -> Report {
+    let runs = report
+        .runs
+        .iter()
+        .zip(shown)
+        .map(|(run, shown)| match shown {
+            None => run.clone(),
+            Some(calls) => RunReport {
+                mode: run.mode,
+                max_concurrency: run.max_concurrency,
+                wall_s: run.wall_s,
+                deadline_hit: run.deadline_hit,
+                interrupted: run.interrupted,
+                success_rate: run.success_rate,
+                latency: run.latency,
+                calls: calls.iter().map(|&i| run.calls[i].clone()).collect(),
+                tools: run.tools.clone(),
+                histograms: Default::default(),
+            },
+        })
+        .collect();
+    Report {
+        schema_version: report.schema_version,
+        scenario: report.scenario.clone(),
+        seed: report.seed,
+        clock: report.clock.clone(),
+        parabench_version: report.parabench_version.clone(),
+        runs,
+        speedup: report.speedup,
+        speedup_bound: report.speedup_bound,
+        efficiency: report.efficiency,
+        bound: report.bound.clone(),
+        expectations: report.expectations.clone(),
+        repetitions: report.repetitions.clone(),
+        summary: report.summary.clone(),
+        partial: report.partial,
+        repetitions_requested: report.repetitions_requested,
+        within_deadline: report.within_deadline.clone(),
+    }
 }
 
 /// The chain of dependencies that ended the run: from the call that ended last among

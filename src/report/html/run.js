@@ -8,25 +8,37 @@
   const report = readData('report-data');
   const derived = readData('page-data');
   const runs = report.runs;
-  // One time axis for every run, so the parallel run is visibly shorter.
-  const horizon = Math.max(
-    1e-9,
-    ...runs.map((r) => r.wall_s),
-    ...runs.flatMap((r) => r.calls.map((c) => c.end_s)),
-  );
+  // Per run, its aggregates when it has too many calls to draw one by one (null: every
+  // call is in the report and drawn).
+  const condensed = runs.map((r, i) => (derived.condensed && derived.condensed[i]) || null);
+  // One time axis for every run, so the parallel run is visibly shorter: the latest end,
+  // over every call (computed where every call is known).
+  const horizon = Math.max(1e-9, derived.horizon_s);
+  // Condensed runs are each drawn on their own axis: an hour-long sequential run and a
+  // minute-long parallel one cannot share one and both be read. A condensed run's
+  // timeline ends with the calls it draws; its aggregates cover the whole run (their
+  // buckets span it).
+  const timelineAxis = runs.map((r, i) => {
+    if (!condensed[i]) return horizon;
+    let end = 1e-9;
+    for (const c of r.calls) end = Math.max(end, c.end_s);
+    return end;
+  });
   // `#rows=tool` opens the page with one row per tool (a link can keep the choice).
   const state = { rows: /rows=tool/.test(window.location.hash) ? 'tool' : 'slot' };
   const figures = [];
   let labelWidth = null;
 
-  const callCount = runs.reduce((n, r) => n + r.calls.length, 0);
+  const callsIn = (i) => (condensed[i] ? condensed[i].calls : runs[i].calls.length);
+  const callCount = runs.reduce((n, r, i) => n + callsIn(i), 0);
+  const anyCondensed = condensed.some((c) => c !== null);
   const sequential = runs.find((r) => r.mode === 'sequential');
   const parallel = runs.find((r) => r.mode !== 'sequential');
 
   page.append(
     el('h1', {}, report.scenario),
     el('p', { class: 'sub' },
-      `seed ${report.seed} · ${report.clock} clock · ${runs[0].calls.length} calls per run · ` +
+      `seed ${report.seed} · ${report.clock} clock · ${callsIn(0).toLocaleString('en')} calls per run · ` +
       `parabench ${report.parabench_version || ''}` +
       (report.repetitions && report.repetitions.length > 1
         ? ` · repetition 1 of ${report.repetitions.length} shown` : '')),
@@ -37,9 +49,18 @@
     'Each bar is one attempt of a call, coloured by how it ended; a line joins the attempts of a call across ' +
     'its backoff (the call keeps its slot). The blue strip above a bar is the time the call waited for a slot ' +
     'after its dependencies ended. Black outlines mark the critical path: the dependency chain that ended the ' +
-    'run. Hover over a bar for the call. Both runs share one time axis.'));
+    'run. Hover over a bar for the call.' + (anyCondensed ? '' : ' Both runs share one time axis.')));
   page.append(controls());
-  if (callCount > 2000) {
+  if (anyCondensed) {
+    const c = condensed.find((x) => x !== null);
+    page.append(el('p', { class: 'warning', id: 'scale-note', 'data-condensed': 'true' },
+      `${callCount.toLocaleString('en')} calls in all runs: more than a timeline can show one by one. Each ` +
+      `timeline below draws a run's first ${c.shown.toLocaleString('en')} calls to start (up to ` +
+      `${fmtSecs(c.window_end_s)}), call by call; the charts after them aggregate every call of the run in ` +
+      `${c.in_flight[0].max.length.toLocaleString('en')} time buckets: calls in flight ` +
+      '(most and mean), how busy each concurrency slot was, and the service time\'s p50, p99 and max over time. ' +
+      'Each run is drawn on its own time axis. The per-tool table counts every call.'));
+  } else if (callCount > 2000) {
     page.append(el('p', { class: 'warning', id: 'scale-note' },
       `${callCount.toLocaleString('en')} calls in all runs: too many for one element each, so the timelines and charts ` +
       'are drawn on canvas. Attempts shorter than a pixel are drawn one pixel wide and merge into bands; hover ' +
@@ -51,13 +72,27 @@
     'Calls holding a slot (backoffs included) over time, for the run and for each tool, against the global ' +
     'limit and each tool\'s own limit (dashed). A line that stays on its limit while calls queue shows the ' +
     'limit that held the run back.'));
-  runs.forEach((run) => page.append(inflightSection(run)));
+  runs.forEach((run, i) => page.append(inflightSection(run, i)));
+  if (anyCondensed) {
+    page.append(el('h2', {}, 'Slot occupancy'));
+    page.append(el('p', { class: 'note' },
+      'How busy each concurrency slot was over time, every call counted: each call holds the lowest free slot ' +
+      'from its first attempt to its end, as on the timeline; darker is busier. Wide runs group neighbouring ' +
+      'slots into one row.'));
+    runs.forEach((run, i) => condensed[i] && page.append(occupancySection(run, condensed[i])));
+    page.append(el('h2', {}, 'Service time over time'));
+    page.append(el('p', { class: 'note' },
+      'The p50, p99 and max service time of the calls that ended in each bucket, every call counted.'));
+    runs.forEach((run, i) => condensed[i] && page.append(serviceSection(run, condensed[i])));
+  }
   page.append(toolTable());
   drawAll();
   onResize(drawAll);
 
   page.setAttribute('data-attempts-in-report', String(runs.reduce(
     (n, r) => n + r.calls.reduce((m, c) => m + c.attempts, 0), 0)));
+  page.setAttribute('data-calls', String(callCount));
+  page.setAttribute('data-condensed-runs', String(condensed.filter((c) => c !== null).length));
   page.setAttribute('data-resource-requests', String(performance.getEntriesByType('resource').length));
   page.setAttribute('data-render-ms', (performance.now() - started).toFixed(1));
   page.setAttribute('data-rendered', 'true');
@@ -204,10 +239,11 @@
 
   function timelineSection(run, runIndex) {
     const attempts = run.calls.reduce((n, c) => n + c.attempts, 0);
+    const shown = condensed[runIndex];
     const timeline = el('canvas', { class: 'timeline', 'data-mode': run.mode });
     const figure = el('figure', { id: `timeline-${run.mode}` }, timeline);
     const critical = new Set(derived.critical_paths[runIndex] || []);
-    const chart = makeTimeline(timeline, run, critical);
+    const chart = makeTimeline(timeline, run, critical, timelineAxis[runIndex]);
     figures.push({ draw: () => {
       const drawn = chart.draw();
       figure.setAttribute('data-attempt-segments', String(drawn.segments));
@@ -215,14 +251,17 @@
       return drawn;
     } });
     return el('section', { class: 'run', 'data-mode': run.mode },
-      el('h3', {}, `${modeLabel(run)} · wall ${fmtSecs(run.wall_s)} · ${run.calls.length} calls · ` +
-        `${attempts} attempts`),
+      el('h3', {}, shown
+        ? `${modeLabel(run)} · wall ${fmtSecs(run.wall_s)} · the first ${shown.shown.toLocaleString('en')} of ` +
+          `${shown.calls.toLocaleString('en')} calls to start · ${attempts.toLocaleString('en')} attempts`
+        : `${modeLabel(run)} · wall ${fmtSecs(run.wall_s)} · ${run.calls.length} calls · ${attempts} attempts`),
       figure);
   }
 
-  function inflightSection(run) {
+  function inflightSection(run, runIndex) {
     const canvas = el('canvas', { class: 'inflight', 'data-mode': run.mode });
-    figures.push({ draw: () => drawInflight(canvas, run) });
+    const c = condensed[runIndex];
+    figures.push({ draw: () => (c ? drawInflightCondensed(canvas, run, c) : drawInflight(canvas, run)) });
     return el('section', { class: 'run', 'data-mode': run.mode },
       el('h3', {}, `${modeLabel(run)} · global limit ${run.max_concurrency}`),
       el('figure', { id: `inflight-${run.mode}` }, canvas));
@@ -291,7 +330,7 @@
     return Math.round(Math.min(width * 0.25, Math.max(48, labelWidth + 12)));
   }
 
-  function makeTimeline(canvas, run, critical) {
+  function makeTimeline(canvas, run, critical, timelineHorizon) {
     let geometry = null;
     canvas.addEventListener('mousemove', (event) => {
       const hit = geometry && geometry.hit(event);
@@ -312,7 +351,7 @@
         const ctx = setupCanvas(canvas, width, height);
         const x0 = gutterWidth(width);
         const x1 = width - 12;
-        const px = (x1 - x0) / horizon;
+        const px = (x1 - x0) / timelineHorizon;
         const x = (s) => x0 + s * px;
         const strip = rowHeight >= 10 ? 3 : 1;
         const paths = {};
@@ -322,7 +361,7 @@
         let markers = 0;
 
         // The axis and its grid first, so bars cover the grid lines.
-        drawTimeAxis(ctx, x0, x1, top + rows.length * rowHeight + 2, top, horizon, 'time since the run started');
+        drawTimeAxis(ctx, x0, x1, top + rows.length * rowHeight + 2, top, timelineHorizon, 'time since the run started');
         ctx.fillStyle = MUTED;
         ctx.textAlign = 'right';
         ctx.textBaseline = 'middle';
@@ -396,7 +435,7 @@
           previous = { x: x(call.end_s), y: y + rowHeight / 2 };
         }
         // Where things are, for anyone scripting the page (the browser test hovers with it).
-        Object.assign(canvas.dataset, { x0, x1, top, rowHeight, horizon, rows: rows.length });
+        Object.assign(canvas.dataset, { x0, x1, top, rowHeight, horizon: timelineHorizon, rows: rows.length });
 
         geometry = {
           hit(event) {
@@ -536,27 +575,180 @@
       ctx.moveTo(x0, y + band.height + 0.5);
       ctx.lineTo(x1, y + band.height + 0.5);
       ctx.stroke();
-      if (band.limit) {
-        ctx.save();
-        ctx.strokeStyle = INK;
-        ctx.setLineDash([5, 4]);
-        ctx.beginPath();
-        ctx.moveTo(x0, Math.round(yOf(band.limit)) + 0.5);
-        ctx.lineTo(x1, Math.round(yOf(band.limit)) + 0.5);
-        ctx.stroke();
-        ctx.restore();
-      }
-      // The y axis: 0 and the top value, in calls.
-      ctx.fillStyle = MUTED;
-      ctx.textAlign = 'right';
-      ctx.textBaseline = 'middle';
-      ctx.fillText('0', x0 - 4, yOf(0));
-      ctx.fillText(String(yMax), x0 - 4, yOf(yMax) + 5);
+      limitAndScale(ctx, x0, x1, yOf, band.limit, yMax);
       y += band.height + gap;
     }
     drawTimeAxis(ctx, x0, x1, y - gap + 2, top, horizon, 'time since the run started');
     canvas.parentElement.setAttribute('data-peaks', JSON.stringify(peaks));
     return {};
+  }
+
+  /** A band's limit as a dashed line (when it has one), and its scale: 0 and the top value, in calls. */
+  function limitAndScale(ctx, x0, x1, yOf, limit, yMax) {
+    if (limit) {
+      ctx.save();
+      ctx.strokeStyle = INK;
+      ctx.setLineDash([5, 4]);
+      ctx.beginPath();
+      ctx.moveTo(x0, Math.round(yOf(limit)) + 0.5);
+      ctx.lineTo(x1, Math.round(yOf(limit)) + 0.5);
+      ctx.stroke();
+      ctx.restore();
+    }
+    ctx.fillStyle = MUTED;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    ctx.fillText('0', x0 - 4, yOf(0));
+    ctx.fillText(String(yMax), x0 - 4, yOf(yMax) + 5);
+  }
+
+  /** Calls in flight of a condensed run: per bucket the most (the line) and the mean (the area). */
+  function drawInflightCondensed(canvas, run, c) {
+    const horizon = c.bucket_s * c.in_flight[0].max.length;
+    const width = canvas.parentElement.clientWidth || 1200;
+    const gap = 10;
+    const titleHeight = 16;
+    const top = 4;
+    const heightOf = (k) => (k === 0 ? 80 : 34);
+    const height = top + c.in_flight.reduce((h, b, k) => h + titleHeight + heightOf(k) + gap, 0) + 34;
+    const ctx = setupCanvas(canvas, width, height);
+    const x0 = gutterWidth(width);
+    const x1 = width - 12;
+    const buckets = c.in_flight[0].max.length;
+    const bx = (b) => x0 + ((b * c.bucket_s) / horizon) * (x1 - x0);
+    let y = top;
+    const peaks = {};
+    c.in_flight.forEach((band, k) => {
+      const tool = k === 0 ? null : run.tools[band.label] || {};
+      const limit = k === 0 ? run.max_concurrency : tool.max_concurrency || null;
+      peaks[band.label] = { peak: band.peak, limit };
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillStyle = INK;
+      ctx.fillText(`${band.label}: calls in flight, peak ${band.peak} (line: most per bucket, area: mean) · ` +
+        (limit ? `limit ${limit}` : 'no own limit'), x0, y);
+      y += titleHeight;
+      const h = heightOf(k);
+      const yMax = Math.max(1, band.peak, limit || 0);
+      const yOf = (n) => y + h - (n / yMax) * h;
+      const area = new Path2D();
+      const line = new Path2D();
+      area.moveTo(bx(0), yOf(0));
+      line.moveTo(bx(0), yOf(band.max[0]));
+      for (let b = 0; b < buckets; b += 1) {
+        area.lineTo(bx(b), yOf(band.mean[b]));
+        area.lineTo(bx(b + 1), yOf(band.mean[b]));
+        line.lineTo(bx(b), yOf(band.max[b]));
+        line.lineTo(bx(b + 1), yOf(band.max[b]));
+      }
+      area.lineTo(bx(buckets), yOf(0));
+      area.closePath();
+      ctx.fillStyle = 'rgba(0, 114, 178, 0.25)';
+      ctx.fill(area);
+      ctx.strokeStyle = LINE_COLOUR;
+      ctx.lineWidth = 1.25;
+      ctx.stroke(line);
+      limitAndScale(ctx, x0, x1, yOf, limit, yMax);
+      y += h + gap;
+    });
+    drawTimeAxis(ctx, x0, x1, y - gap + 2, top, horizon, 'time since the run started');
+    canvas.parentElement.setAttribute('data-peaks', JSON.stringify(peaks));
+    canvas.parentElement.setAttribute('data-buckets', String(buckets));
+    return {};
+  }
+
+  function occupancySection(run, c) {
+    const horizon = c.bucket_s * c.in_flight[0].max.length;
+    const canvas = el('canvas', { class: 'occupancy', 'data-mode': run.mode });
+    const figure = el('figure', { id: `occupancy-${run.mode}` }, canvas);
+    figures.push({ draw: () => {
+      const occ = c.occupancy;
+      const width = canvas.parentElement.clientWidth || 1200;
+      const rowHeight = Math.max(3, Math.min(12, Math.floor(320 / Math.max(1, occ.rows.length))));
+      const top = 4;
+      const height = top + occ.rows.length * rowHeight + 40;
+      const ctx = setupCanvas(canvas, width, height);
+      const x0 = gutterWidth(width);
+      const x1 = width - 12;
+      const bx = (b) => x0 + ((b * c.bucket_s) / horizon) * (x1 - x0);
+      let cells = 0;
+      occ.rows.forEach((row, r) => {
+        const y = top + r * rowHeight;
+        for (let b = 0; b < row.length; b += 1) {
+          if (row[b] === 0) continue;
+          ctx.fillStyle = `rgba(0, 114, 178, ${(row[b] / 100).toFixed(2)})`;
+          ctx.fillRect(bx(b), y, Math.max(1, bx(b + 1) - bx(b)), rowHeight - (rowHeight > 4 ? 1 : 0));
+          cells += 1;
+        }
+      });
+      ctx.fillStyle = MUTED;
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(occ.group > 1 ? `slots 1–${occ.group}` : 'slot 1', x0 - 6, top + rowHeight / 2);
+      const last = occ.rows.length - 1;
+      if (last > 0) {
+        const from = last * occ.group + 1;
+        ctx.fillText(from === occ.slots ? `slot ${occ.slots}` : `${from}–${occ.slots}`, x0 - 6, top + last * rowHeight + rowHeight / 2);
+      }
+      drawTimeAxis(ctx, x0, x1, top + occ.rows.length * rowHeight + 2, top, horizon, 'time since the run started');
+      figure.setAttribute('data-rows', String(occ.rows.length));
+      figure.setAttribute('data-cells', String(cells));
+      return {};
+    } });
+    return el('section', { class: 'run', 'data-mode': run.mode },
+      el('h3', {}, `${modeLabel(run)} · ${c.occupancy.slots} slots` +
+        (c.occupancy.group > 1 ? `, ${c.occupancy.group} per row` : '')),
+      figure);
+  }
+
+  function serviceSection(run, c) {
+    const horizon = c.bucket_s * c.in_flight[0].max.length;
+    const canvas = el('canvas', { class: 'service', 'data-mode': run.mode });
+    const figure = el('figure', { id: `service-${run.mode}` }, canvas);
+    figures.push({ draw: () => {
+      const width = canvas.parentElement.clientWidth || 1200;
+      const top = 16;
+      const h = 140;
+      const ctx = setupCanvas(canvas, width, top + h + 40);
+      const x0 = gutterWidth(width);
+      const x1 = width - 12;
+      const bx = (b) => x0 + (((b + 0.5) * c.bucket_s) / horizon) * (x1 - x0);
+      let yMax = 1e-9;
+      for (const b of c.service) if (b.max_s !== null) yMax = Math.max(yMax, b.max_s);
+      const yOf = (v) => top + h - (v / yMax) * h;
+      const series = [['max_s', '#999999'], ['p99_s', '#D55E00'], ['p50_s', LINE_COLOUR]];
+      let points = 0;
+      for (const [key, colour] of series) {
+        const line = new Path2D();
+        let open = false;
+        c.service.forEach((b, k) => {
+          if (b[key] === null) {
+            open = false;
+            return;
+          }
+          if (open) line.lineTo(bx(k), yOf(b[key]));
+          else line.moveTo(bx(k), yOf(b[key]));
+          open = true;
+          points += 1;
+        });
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 1.25;
+        ctx.stroke(line);
+      }
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillStyle = INK;
+      ctx.fillText('service time of the calls ending in each bucket: p50 (blue), p99 (orange), max (grey)', x0, 0);
+      ctx.fillStyle = MUTED;
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      ctx.fillText('0', x0 - 4, yOf(0));
+      ctx.fillText(fmtSecs(yMax), x0 - 4, yOf(yMax) + 5);
+      drawTimeAxis(ctx, x0, x1, top + h + 2, top, horizon, 'time since the run started');
+      figure.setAttribute('data-points', String(points));
+      return {};
+    } });
+    return el('section', { class: 'run', 'data-mode': run.mode }, el('h3', {}, modeLabel(run)), figure);
   }
 
   // ---- per-tool latency ------------------------------------------------------------------
