@@ -37,8 +37,67 @@ fn a_virtual_run_prints_the_table_and_writes_a_report_matching_the_schema() {
     assert_eq!(report["runs"][1]["calls"][0]["id"], "call1");
     assert_eq!(report["runs"][1]["tools"]["api"]["count"], 20);
     assert_eq!(report["speedup"], 5.0);
+    // Nothing waits for the executor in virtual time: no lag to report.
+    assert!(report["runs"][1].get("completion_lag").is_none() && report["runs"][1].get("start_lag").is_none());
     // The library reads back what it wrote.
     parabench::report::json::read(&std::fs::read_to_string(&json).unwrap()).unwrap();
+}
+
+#[test]
+fn a_real_run_reports_the_executors_completion_lag_apart_from_service_times() {
+    let dir = temp_dir("cli-run-lag");
+    let scenario = write(
+        &dir,
+        "lag.toml",
+        r#"
+name = "lag"
+seed = 1
+[executor]
+max_concurrency = 4
+[tools.io]
+latency = { dist = "constant", value = "5ms" }
+[[generate]]
+count = 8
+id_prefix = "c"
+tool = "io"
+"#,
+    );
+    let json = dir.join("report.json");
+    let out = parabench(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--clock",
+        "real",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Executor lag (admitted → begun, done → handled"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    common::assert_matches_schema("report-v1.schema.json", &report);
+    for run in report["runs"].as_array().unwrap() {
+        // Every call began, and every call waited 5 ms on the clock: each was timed.
+        for lag in [&run["start_lag"], &run["completion_lag"]] {
+            assert_eq!(lag["attempts"], 8, "{run:#}");
+            let (p50, p99, max) = (
+                lag["p50_s"].as_f64().unwrap(),
+                lag["p99_s"].as_f64().unwrap(),
+                lag["max_s"].as_f64().unwrap(),
+            );
+            assert!(0.0 <= p50 && p50 <= p99 && p99 <= max, "{lag}");
+        }
+        // A call's end is its timer's wake-up: never before its 5 ms, and the lag after
+        // it is not in it, so the run's wall covers every end plus the last lag.
+        for call in run["calls"].as_array().unwrap() {
+            let service = call["end_s"].as_f64().unwrap() - call["start_s"].as_f64().unwrap();
+            assert!(service >= 0.005, "{call}");
+            assert!(call["end_s"].as_f64().unwrap() <= run["wall_s"].as_f64().unwrap());
+        }
+    }
 }
 
 #[test]

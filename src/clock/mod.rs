@@ -23,6 +23,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 pub use real::RealClock;
+pub(crate) use real::noting_deadlines;
 pub use virtual_time::{VirtualClock, virtual_runtime};
 
 /// Which clock runs are on: the choice, made once, from which the clock, the runtime
@@ -120,6 +121,14 @@ impl Clock {
     /// Whether this is simulated time.
     pub fn is_virtual(&self) -> bool {
         matches!(self, Clock::Virtual(_))
+    }
+
+    /// The wall-clock instant a real clock counts from; `None` for simulated time.
+    pub fn wall_origin(&self) -> Option<std::time::Instant> {
+        match self {
+            Clock::Real(c) => Some(c.origin()),
+            Clock::Virtual(_) => None,
+        }
     }
 
     /// Time since the origin.

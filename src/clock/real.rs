@@ -1,5 +1,6 @@
 //! Wall time with sub-millisecond waits.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::precise;
@@ -58,7 +59,48 @@ impl RealClock {
             tokio::time::sleep_until(coarse.into()).await;
         }
         precise::wait_until(deadline).await;
+        note_deadline(deadline);
     }
+}
+
+thread_local! {
+    /// While a poll runs under [`noting_deadlines`]: the deadline of the last real-clock
+    /// wait that ended in it.
+    static NOTED: Cell<Noted> = const { Cell::new(Noted::Off) };
+}
+
+#[derive(Clone, Copy)]
+enum Noted {
+    Off,
+    Listening(Option<Instant>),
+}
+
+fn note_deadline(deadline: Instant) {
+    NOTED.with(|noted| {
+        if let Noted::Listening(_) = noted.get() {
+            noted.set(Noted::Listening(Some(deadline)));
+        }
+    });
+}
+
+/// Runs `poll` (one poll of a future) and returns the deadline of the last real-clock
+/// wait that ended during it.
+///
+/// A wait ends at its deadline, but the poll that finds it over can come later: the
+/// executor uses the deadline as the moment the wait's future was done, where the
+/// future's last wake-up may have come from an earlier, coarser timer.
+pub(crate) fn noting_deadlines<R>(poll: impl FnOnce() -> R) -> (R, Option<Instant>) {
+    let outer = NOTED.with(|noted| noted.replace(Noted::Listening(None)));
+    let out = poll();
+    let noted = NOTED.with(|noted| match noted.replace(outer) {
+        Noted::Listening(at) => at,
+        Noted::Off => None,
+    });
+    // A wait inside nests in the poll around it too.
+    if let (Some(at), Noted::Listening(_)) = (noted, outer) {
+        note_deadline(at);
+    }
+    (out, noted)
 }
 
 impl Default for RealClock {

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod config;
+mod lag;
 pub mod limit;
 pub mod observe;
 pub mod outcome;
@@ -134,6 +135,9 @@ impl Executor {
             tool,
             clock,
             origin,
+            // Wake-ups are timed on the wall clock, where a wake-up and its poll can be
+            // apart; in virtual time they never are.
+            wall_origin: clock.wall_origin(),
             timeout: self.config.attempt_timeout,
             outputs: &outputs,
         };
@@ -221,11 +225,13 @@ impl Executor {
         if !sched.is_done() {
             sched.cancel_rest(end, observer);
         }
+        let lags = sched.take_lags();
         let mut calls = sched.into_outcomes();
         for (call, output) in calls.iter_mut().zip(outputs) {
             call.output = output.into_inner();
         }
-        let wall = calls.iter().map(|c| c.end).max().unwrap_or_default();
+        // The run lasts until its last event was handled.
+        let wall = calls.iter().map(|c| c.end).max().unwrap_or_default().max(lags.handled);
         observer.run_ended(wall);
         RunOutcome {
             calls,
@@ -234,6 +240,8 @@ impl Executor {
             deadline_hit,
             stalled,
             interrupted,
+            start_lag: lags.start,
+            completion_lag: lags.completion,
         }
     }
 }
@@ -244,6 +252,8 @@ struct StepEnv<'a, T: Tool> {
     tool: &'a T,
     clock: &'a Clock,
     origin: Duration,
+    /// The real clock's origin, to time wake-ups; `None` in virtual time.
+    wall_origin: Option<std::time::Instant>,
     timeout: Option<Duration>,
     outputs: &'a [OnceLock<T::Output>],
 }
@@ -261,6 +271,8 @@ impl<'a, T: Tool> StepEnv<'a, T> {
             }
             Step::Attempt { idx, attempt } => (idx, attempt),
         };
+        // The first poll: the tool begins now, perhaps well after its admission.
+        let began = self.wall_origin.map(|_| self.clock.now().saturating_sub(self.origin));
         let ctx = CallContext {
             idx,
             call: self.plan.call(idx),
@@ -269,12 +281,25 @@ impl<'a, T: Tool> StepEnv<'a, T> {
         };
         // A panicking tool fails its own call, not the run.
         let call = AssertUnwindSafe(self.tool.call(ctx)).catch_unwind();
-        let result = match self.timeout {
-            Some(limit) => Box::pin(self.clock.timeout(limit, call))
-                .await
-                .map_err(|_| Failure::Timeout),
-            None => Ok(call.await),
+        let work = async {
+            match self.timeout {
+                Some(limit) => Box::pin(self.clock.timeout(limit, call))
+                    .await
+                    .map_err(|_| Failure::Timeout),
+                None => Ok(call.await),
+            }
         };
+        // Done at its last wake-up (a timeout's included), not when it was handled. In
+        // virtual time no time passes between the two.
+        let (result, woken) = match self.wall_origin {
+            Some(_) => lag::stamped(work).await,
+            None => (work.await, None),
+        };
+        let done = woken
+            .zip(self.wall_origin)
+            .map(|(at, origin)| at.saturating_duration_since(origin));
+        let handled = self.clock.now().saturating_sub(self.origin);
+        let end = done.map_or(handled, |d| d.saturating_sub(self.origin).min(handled));
         let result = match result {
             Ok(Ok(Ok(output))) => Ok(output),
             Ok(Ok(Err(error))) => Err(Failure::Error(error)),
@@ -284,7 +309,9 @@ impl<'a, T: Tool> StepEnv<'a, T> {
         Event::Attempt {
             idx,
             attempt,
-            end: self.clock.now().saturating_sub(self.origin),
+            began,
+            end,
+            lag: done.map(|_| handled - end),
             result,
         }
     }

@@ -41,6 +41,14 @@ pub trait Observer {
         let _ = (idx, attempt, at, in_flight);
     }
 
+    /// The tool of an attempt of `idx` began running at `at`, later than its
+    /// [`attempt_started`](Observer::attempt_started): the executor admitted it, then
+    /// started others before polling it (its start lag). Real clock only; comes just
+    /// before [`attempt_ended`](Observer::attempt_ended). The call's outcome starts here.
+    fn attempt_began(&mut self, idx: CallIdx, attempt: u32, at: Duration) {
+        let _ = (idx, attempt, at);
+    }
+
     /// An attempt of `idx` ended.
     fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
         let _ = (idx, attempt, at, end);
@@ -70,6 +78,9 @@ impl<B: Observer + ?Sized> Observer for &mut B {
     }
     fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, in_flight: usize) {
         (**self).attempt_started(idx, attempt, at, in_flight);
+    }
+    fn attempt_began(&mut self, idx: CallIdx, attempt: u32, at: Duration) {
+        (**self).attempt_began(idx, attempt, at);
     }
     fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
         (**self).attempt_ended(idx, attempt, at, end);
@@ -102,6 +113,11 @@ impl<B: Observer> Observer for Option<B> {
     fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, in_flight: usize) {
         if let Some(b) = self {
             b.attempt_started(idx, attempt, at, in_flight);
+        }
+    }
+    fn attempt_began(&mut self, idx: CallIdx, attempt: u32, at: Duration) {
+        if let Some(b) = self {
+            b.attempt_began(idx, attempt, at);
         }
     }
     fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
@@ -138,6 +154,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, in_flight: usize) {
         self.0.attempt_started(idx, attempt, at, in_flight);
         self.1.attempt_started(idx, attempt, at, in_flight);
+    }
+    fn attempt_began(&mut self, idx: CallIdx, attempt: u32, at: Duration) {
+        self.0.attempt_began(idx, attempt, at);
+        self.1.attempt_began(idx, attempt, at);
     }
     fn attempt_ended(&mut self, idx: CallIdx, attempt: u32, at: Duration, end: AttemptEnd) {
         self.0.attempt_ended(idx, attempt, at, end);

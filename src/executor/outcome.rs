@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tool::ToolError;
 use crate::plan::CallIdx;
+use crate::stats::LatencyHistogram;
 
 /// How a call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +123,15 @@ pub struct RunOutcome<O> {
     pub stalled: bool,
     /// Whether the run was stopped early through [`Executor::stop_on`](super::Executor::stop_on).
     pub interrupted: bool,
+    /// The executor's start lag, per call on the real clock: from its admission to its
+    /// tool's first poll, when the executor started other calls first. The call's start
+    /// is the later instant, so this is in its queue wait, never in its service time;
+    /// empty in virtual time.
+    pub start_lag: LatencyHistogram,
+    /// The executor's completion lag, per attempt that waited on the real clock: from
+    /// the attempt being done (its last wake-up, which is its end) to the executor
+    /// handling it. Booked here, never in a call's service time; empty in virtual time.
+    pub completion_lag: LatencyHistogram,
 }
 
 impl<O> RunOutcome<O> {

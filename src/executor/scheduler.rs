@@ -15,6 +15,7 @@ use super::ready::{Rank, ReadyQueue};
 use super::tool::ToolError;
 use crate::plan::{CallIdx, Plan};
 use crate::seed::{self, Stream};
+use crate::stats::LatencyHistogram;
 
 /// Work for the executor to start.
 #[derive(Clone, Copy, Debug)]
@@ -38,7 +39,13 @@ pub(super) enum Event<O> {
     Attempt {
         idx: CallIdx,
         attempt: u32,
+        /// When its tool began running (its first poll), on the real clock: later than
+        /// its admission when the executor started others first.
+        began: Option<Duration>,
+        /// When it was done: its last wake-up, or when it was handled if it never waited.
         end: Duration,
+        /// From `end` to when the executor handled it, if it waited on a wall clock.
+        lag: Option<Duration>,
         result: Result<O, Failure>,
     },
     BackoffDone {
@@ -91,6 +98,18 @@ pub(super) struct Scheduler<'a, O> {
     worklist: Vec<CallIdx>,
     /// Calls free to run but for their arrival time (open-loop load), earliest first.
     held: BinaryHeap<Reverse<(Duration, CallIdx)>>,
+    lags: Lags,
+}
+
+/// The executor's own delays over a run (real clock): never part of a call's service.
+#[derive(Debug, Default)]
+pub(super) struct Lags {
+    /// Per first attempt: from its admission to its tool's first poll.
+    pub(super) start: LatencyHistogram,
+    /// Per attempt that waited: from its last wake-up (it was done) to its handling.
+    pub(super) completion: LatencyHistogram,
+    /// When the last event was handled.
+    pub(super) handled: Duration,
 }
 
 impl<'a, O> Scheduler<'a, O> {
@@ -125,6 +144,7 @@ impl<'a, O> Scheduler<'a, O> {
             finished: 0,
             worklist: Vec::new(),
             held: BinaryHeap::new(),
+            lags: Lags::default(),
         }
     }
 
@@ -242,9 +262,14 @@ impl<'a, O> Scheduler<'a, O> {
             Event::Attempt {
                 idx,
                 attempt,
+                began,
                 end,
+                lag,
                 result,
-            } => (idx, attempt, end, result),
+            } => {
+                self.executor_lag(idx, attempt, began, end, lag, observer);
+                (idx, attempt, end, result)
+            }
         };
         let failure = match result {
             Ok(output) => {
@@ -279,6 +304,39 @@ impl<'a, O> Scheduler<'a, O> {
         self.outcomes[idx.index()].error = error;
         self.finish(idx, status, end, observer);
         None
+    }
+
+    /// Books the executor's own delays around an attempt: its start lag (admitted, then
+    /// polled later) moves the call's start to when its tool began; its completion lag
+    /// (done, then handled later) is recorded. Neither is ever service time.
+    fn executor_lag(
+        &mut self,
+        idx: CallIdx,
+        attempt: u32,
+        began: Option<Duration>,
+        end: Duration,
+        lag: Option<Duration>,
+        observer: &mut impl Observer,
+    ) {
+        if let Some(lag) = lag {
+            self.lags.completion.record(lag);
+            self.lags.handled = self.lags.handled.max(end + lag);
+        }
+        let Some(began) = began else { return };
+        let outcome = &mut self.outcomes[idx.index()];
+        if attempt == 1
+            && let Some(admitted) = outcome.start
+        {
+            let began = began.clamp(admitted, end);
+            self.lags.start.record(began - admitted);
+            outcome.start = Some(began);
+            observer.attempt_began(idx, attempt, began);
+        }
+    }
+
+    /// The executor's delays measured so far, taken.
+    pub(super) fn take_lags(&mut self) -> Lags {
+        std::mem::take(&mut self.lags)
     }
 
     /// Records a call's end, frees its slots and releases its dependents.

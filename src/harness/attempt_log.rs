@@ -43,6 +43,13 @@ impl Observer for AttemptLog {
         });
     }
 
+    fn attempt_began(&mut self, idx: CallIdx, _attempt: u32, at: Duration) {
+        // Its tool began after its admission: the attempt runs from then.
+        if let Some(last) = self.calls[idx.index()].last_mut() {
+            last.start_s = at.as_secs_f64();
+        }
+    }
+
     fn attempt_ended(&mut self, idx: CallIdx, _attempt: u32, at: Duration, end: AttemptEnd) {
         if let Some(last) = self.calls[idx.index()].last_mut() {
             last.end_s = at.as_secs_f64();
@@ -63,6 +70,20 @@ impl Observer for AttemptLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_runs_from_when_its_tool_began() {
+        let mut plan = PlanBuilder::new();
+        let t = plan.tool(ToolSpec::io("t"));
+        let idx = plan.call("a", t);
+        let ms = Duration::from_millis;
+        let mut log = AttemptLog::new(1);
+        log.attempt_started(idx, 1, ms(0), 1);
+        log.attempt_began(idx, 1, ms(5));
+        log.attempt_ended(idx, 1, ms(10), AttemptEnd::Ok);
+        let spans = log.into_spans();
+        assert_eq!((spans[0][0].start_s, spans[0][0].end_s), (0.005, 0.010));
+    }
     use crate::clock::{Clock, virtual_runtime};
     use std::num::NonZeroU32;
 

@@ -104,6 +104,8 @@ mod tests {
             },
             calls: Vec::new(),
             tools: Default::default(),
+            start_lag: None,
+            completion_lag: None,
             histograms: Default::default(),
         }
     }

@@ -136,6 +136,8 @@ fn with_calls_shown(report: &Report, shown: &[Option<Vec<usize>>]) -> Report {
                 latency: run.latency,
                 calls: calls.iter().map(|&i| run.calls[i].clone()).collect(),
                 tools: run.tools.clone(),
+                start_lag: run.start_lag,
+                completion_lag: run.completion_lag,
                 histograms: Default::default(),
             },
         })
@@ -298,6 +300,8 @@ mod tests {
             latency: Percentiles::default(),
             calls,
             tools: Default::default(),
+            start_lag: None,
+            completion_lag: None,
             histograms: Default::default(),
         }
     }

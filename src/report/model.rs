@@ -255,6 +255,16 @@ pub struct RunReport {
     pub calls: Vec<CallReport>,
     /// Per tool, by name.
     pub tools: BTreeMap<String, ToolStats>,
+    /// The executor's start lag (real clock): how long admitted calls waited for their
+    /// first poll while the executor started others. In queue waits, never in service
+    /// times; absent in virtual time and in reports written before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_lag: Option<LagFigures>,
+    /// The executor's completion lag (real clock): how long attempts that were done
+    /// waited for the executor to handle them. Kept out of every service time; absent in
+    /// virtual time and in reports written before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_lag: Option<LagFigures>,
     /// Per tool, the HDR histograms behind the percentiles. Not part of the JSON report:
     /// `--hlog` writes them as an HdrHistogram interval log.
     #[serde(skip)]
@@ -325,6 +335,34 @@ impl From<AttemptEnd> for AttemptOutcome {
             AttemptEnd::Error => AttemptOutcome::Error,
             AttemptEnd::Timeout => AttemptOutcome::Timeout,
         }
+    }
+}
+
+/// One of the executor's own delays over a run, as percentiles: its start lag (a call
+/// admitted, its tool first polled later) or its completion lag (an attempt done, handled
+/// later).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LagFigures {
+    /// Attempts timed.
+    pub attempts: u64,
+    /// Median lag.
+    pub p50_s: f64,
+    /// 99th percentile.
+    pub p99_s: f64,
+    /// Largest.
+    pub max_s: f64,
+}
+
+impl LagFigures {
+    /// The figures of `lag`; `None` when it holds nothing (virtual time, or no attempt
+    /// waited).
+    pub fn of(lag: &LatencyHistogram) -> Option<Self> {
+        (!lag.is_empty()).then(|| Self {
+            attempts: lag.len(),
+            p50_s: lag.quantile(0.5).as_secs_f64(),
+            p99_s: lag.quantile(0.99).as_secs_f64(),
+            max_s: lag.max().as_secs_f64(),
+        })
     }
 }
 
@@ -491,6 +529,8 @@ impl RunReport {
             latency: Percentiles::of(&latency),
             calls,
             tools: plan.tools().iter().map(|t| t.name.clone()).zip(tools).collect(),
+            start_lag: LagFigures::of(&run.start_lag),
+            completion_lag: LagFigures::of(&run.completion_lag),
             histograms: plan
                 .tools()
                 .iter()
@@ -591,6 +631,8 @@ mod tests {
             },
             calls: Vec::new(),
             tools: [("b".to_string(), tool.clone()), ("a".to_string(), tool)].into(),
+            start_lag: None,
+            completion_lag: None,
             histograms: Default::default(),
         }
     }

@@ -73,6 +73,8 @@ mod tests {
                 latency: Default::default(),
                 calls: Vec::new(),
                 tools: Default::default(),
+                start_lag: None,
+                completion_lag: None,
                 histograms: Default::default(),
             }],
             speedup: Some(2.0 / wall_s),

@@ -225,6 +225,8 @@ mod tests {
             deadline_hit: false,
             stalled: false,
             interrupted: false,
+            start_lag: crate::stats::LatencyHistogram::new(),
+            completion_lag: crate::stats::LatencyHistogram::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::Render;
-use super::model::{DeadlineComparison, Figure, Report, RunReport, Summary};
+use super::model::{DeadlineComparison, Figure, LagFigures, Report, RunReport, Summary};
 use super::speedup::BOUND_TOLERANCE;
 use crate::units::{fmt_duration, fmt_secs};
 
@@ -34,6 +34,7 @@ impl Render for Terminal {
             out,
             "Per run: end-to-end latency (queue wait + service). Per tool: service time."
         )?;
+        write_executor_lag(out, &report.runs)?;
         if report.partial {
             if report.runs.iter().any(|r| r.interrupted) {
                 writeln!(
@@ -95,6 +96,41 @@ impl Render for Terminal {
         }
         Ok(())
     }
+}
+
+/// The executor's own delays, one line for the real-clock runs that measured them: what
+/// the service times above leave out.
+fn write_executor_lag(out: &mut dyn Write, runs: &[RunReport]) -> io::Result<()> {
+    let figures = |lag: &LagFigures| {
+        format!(
+            "p50 {} · p99 {} · max {}",
+            fmt_secs(lag.p50_s),
+            fmt_secs(lag.p99_s),
+            fmt_secs(lag.max_s)
+        )
+    };
+    let measured: Vec<String> = runs
+        .iter()
+        .filter(|r| r.start_lag.is_some() || r.completion_lag.is_some())
+        .map(|r| {
+            let mut parts = vec![r.mode.as_str().to_string()];
+            if let Some(lag) = &r.start_lag {
+                parts.push(format!("start {}", figures(lag)));
+            }
+            if let Some(lag) = &r.completion_lag {
+                parts.push(format!("completion {}", figures(lag)));
+            }
+            parts.join(": ")
+        })
+        .collect();
+    if measured.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Executor lag (admitted → begun, done → handled; in no service time): {}",
+        measured.join("  ·  ")
+    )
 }
 
 /// What compares when a run hit its deadline: the calls each run completed.

@@ -244,6 +244,12 @@ impl Observer for SpanObserver<'_> {
         });
     }
 
+    fn attempt_began(&mut self, idx: CallIdx, _: u32, at: Duration) {
+        if let Some(last) = self.attempts[idx.index()].last_mut() {
+            last.start = at;
+        }
+    }
+
     fn attempt_ended(&mut self, idx: CallIdx, _: u32, at: Duration, end: AttemptEnd) {
         if let Some(last) = self.attempts[idx.index()].last_mut() {
             last.end = Some((at, end));

@@ -331,6 +331,8 @@ mod tests {
                 .iter()
                 .map(|t| (t.to_string(), crate::report::model::ToolStats::default()))
                 .collect(),
+            start_lag: None,
+            completion_lag: None,
             histograms: std::collections::BTreeMap::new(),
         }
     }

@@ -1,0 +1,132 @@
+//! The executor on the real clock: the same semantics, and its own delays (start and
+//! completion lag) kept out of every call's service time. Only orderings and lower bounds
+//! set by blocking the executor's thread, never speeds.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_time_runs_the_same_semantics() {
+    let (plan, _) = independent(10);
+    let clock = Clock::real();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[2; 10]),
+    };
+    let run = Executor::new(ExecutorConfig::with_max_concurrency(5))
+        .run(&plan, &tool, &clock)
+        .await;
+    assert_eq!(run.count(CallStatus::Ok), 10);
+    // Five at a time: the sixth call cannot start before a first one ended.
+    let sixth = run.calls.iter().filter_map(|c| c.start).max().unwrap();
+    let first_end = run.calls.iter().map(|c| c.end).min().unwrap();
+    assert!(sixth >= first_end);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_time_holds_a_call_until_its_arrival() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let early = b.call("early", t);
+    let late = b.call("late", t);
+    b.arrives_at(late, ms(15));
+    let plan = b.build().unwrap();
+    let clock = Clock::real();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[1, 1]),
+    };
+    let run = Executor::new(ExecutorConfig::with_max_concurrency(5))
+        .run(&plan, &tool, &clock)
+        .await;
+    // Only orderings, never speeds: the call starts at or after its arrival, and its
+    // queue wait counts from the arrival, not from the start of the run.
+    let late = &run.calls[late.index()];
+    assert_eq!(late.ready, Some(ms(15)));
+    assert!(late.start.unwrap() >= ms(15), "{late:?}");
+    assert!(run.calls[early.index()].start.unwrap() < ms(15));
+}
+
+#[test]
+fn a_call_done_while_the_executor_is_busy_ends_when_it_was_done_and_the_wait_is_lag() {
+    // Call 0 waits for a message; call 1 sends it, then holds the executor's only thread
+    // for 40 ms inside its poll. Call 0 is done at the send, but the executor can handle
+    // it only after call 1's poll returns: 40 ms of lag that is not call 0's service.
+    struct Handoff {
+        tx: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+        rx: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    }
+    impl Tool for Handoff {
+        type Output = ();
+        async fn call<'a>(&'a self, ctx: CallContext<'a, ()>) -> Result<(), ToolError> {
+            if ctx.index().index() == 0 {
+                let rx = self.rx.lock().unwrap().take().unwrap();
+                rx.await.map_err(ToolError::permanent)
+            } else {
+                // Call 0 has had its first poll (and registered its waker) by now.
+                tokio::task::yield_now().await;
+                self.tx.lock().unwrap().take().unwrap().send(()).unwrap();
+                std::thread::sleep(ms(40));
+                Ok(())
+            }
+        }
+    }
+    let (plan, _) = independent(2);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tool = Handoff {
+        tx: std::sync::Mutex::new(Some(tx)),
+        rx: std::sync::Mutex::new(Some(rx)),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = Clock::real();
+    let run = rt.block_on(Executor::new(ExecutorConfig::with_max_concurrency(2)).run(&plan, &tool, &clock));
+    assert_eq!(run.count(CallStatus::Ok), 2);
+    let (waited, blocker) = (&run.calls[0], &run.calls[1]);
+    // Done at the send, which came before the 40 ms block: its end is that much before
+    // the blocker's, and the executor's lag holds the 40 ms.
+    assert!(waited.end + ms(40) <= blocker.end, "{waited:?} {blocker:?}");
+    assert!(run.completion_lag.max() >= ms(40), "{:?}", run.completion_lag.max());
+    assert!(run.wall >= blocker.end);
+    // In virtual time nothing waits for the executor: no lag is recorded.
+    let (plan, _) = independent(3);
+    let clock = Clock::simulated();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[5, 5, 5]),
+    };
+    let run = virtual_runtime()
+        .unwrap()
+        .block_on(Executor::new(ExecutorConfig::with_max_concurrency(3)).run(&plan, &tool, &clock));
+    assert_eq!((run.completion_lag.len(), run.wall), (0, ms(5)));
+}
+
+#[test]
+fn a_call_admitted_behind_a_slow_first_poll_starts_when_its_tool_begins() {
+    // Both calls are admitted at once; the first one's first poll holds the executor's
+    // thread for 40 ms, so the second's tool begins 40 ms after its admission. That wait
+    // is the executor's start lag: in the call's queue wait, not in its service time.
+    struct SlowFirstPoll;
+    impl Tool for SlowFirstPoll {
+        type Output = ();
+        async fn call<'a>(&'a self, ctx: CallContext<'a, ()>) -> Result<(), ToolError> {
+            if ctx.index().index() == 0 {
+                std::thread::sleep(ms(40));
+            }
+            Ok(())
+        }
+    }
+    let (plan, _) = independent(2);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = Clock::real();
+    let run = rt.block_on(Executor::new(ExecutorConfig::with_max_concurrency(2)).run(&plan, &SlowFirstPoll, &clock));
+    let second = &run.calls[1];
+    assert!(second.start.unwrap() >= ms(40), "{second:?}");
+    assert!(second.service_time().unwrap() < second.queue_wait().unwrap());
+    assert!(run.start_lag.max() >= ms(40), "{:?}", run.start_lag.max());
+    assert_eq!(run.start_lag.len(), 2);
+}
