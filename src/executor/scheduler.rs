@@ -102,7 +102,8 @@ pub(super) struct Scheduler<'a, O> {
 }
 
 /// The executor's own delays over a run (real clock): never part of a call's service.
-#[derive(Debug, Default)]
+/// Two significant digits: they are recorded on every call.
+#[derive(Debug)]
 pub(super) struct Lags {
     /// Per first attempt: from its admission to its tool's first poll.
     pub(super) start: LatencyHistogram,
@@ -110,6 +111,16 @@ pub(super) struct Lags {
     pub(super) completion: LatencyHistogram,
     /// When the last event was handled.
     pub(super) handled: Duration,
+}
+
+impl Default for Lags {
+    fn default() -> Self {
+        Self {
+            start: LatencyHistogram::growing(2),
+            completion: LatencyHistogram::growing(2),
+            handled: Duration::ZERO,
+        }
+    }
 }
 
 impl<'a, O> Scheduler<'a, O> {
