@@ -419,3 +419,57 @@ fn the_documented_names_are_the_exported_ones() {
         );
     }
 }
+
+#[test]
+fn a_hundred_thousand_calls_export_every_span() {
+    // The span queue is sized from the plan, so a run of this size drops nothing on the
+    // way to a collector that keeps up: a call span and an attempt span per call, the run
+    // span, the scenario span and the CLI's `write_reports`.
+    let receiver = Receiver::grpc();
+    let dir = common::temp_dir("telemetry-100k");
+    let scenario = common::write(
+        &dir,
+        "h100k.toml",
+        r#"
+name = "telemetry_100k"
+seed = 5
+[executor]
+max_concurrency = 64
+[tools.api]
+latency = { dist = "lognormal", median = "40ms", p99 = "400ms" }
+[tools.db]
+latency = { dist = "exponential", mean = "5ms" }
+[[generate]]
+count = 60000
+id_prefix = "api"
+tool = "api"
+[[generate]]
+count = 40000
+id_prefix = "db"
+tool = "db"
+"#,
+    );
+    let endpoint = receiver.endpoint();
+    let out = parabench_with_env(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--clock",
+            "virtual",
+            "--mode",
+            "parallel",
+            "--no-calls",
+            "--otlp",
+            &endpoint,
+        ],
+        &[],
+    );
+    let (code, _, stderr) = common::text(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let expected = 2 * 100_000 + 3;
+    assert!(
+        stderr.contains(&format!("telemetry: {expected} spans exported")),
+        "{stderr}"
+    );
+    assert_eq!(receiver.wait_for_spans(expected, Duration::from_secs(30)), expected);
+}
