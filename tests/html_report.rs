@@ -483,29 +483,7 @@ fn assert_condensed_page(dom: &str, runs: usize, calls: u64, peak: u64) {
 #[test]
 fn a_run_of_a_hundred_thousand_calls_is_drawn_condensed_in_a_page_of_a_few_megabytes() {
     let dir = temp_dir("html-100k");
-    let scenario = common::write(
-        &dir,
-        "h100k.toml",
-        r#"
-name = "html_100k"
-seed = 5
-[executor]
-max_concurrency = 64
-[tools.api]
-latency = { dist = "lognormal", median = "40ms", p99 = "400ms" }
-failure_rate = 0.01
-[tools.db]
-latency = { dist = "exponential", mean = "5ms" }
-[[generate]]
-count = 60000
-id_prefix = "api"
-tool = "api"
-[[generate]]
-count = 40000
-id_prefix = "db"
-tool = "db"
-"#,
-    );
+    let scenario = common::root().join("tests/scale/hundred_thousand_virtual.toml");
     let (_, html) = run_with_html(&dir, scenario.to_str().unwrap());
     let bytes = std::fs::metadata(&html).unwrap().len();
     // 42 MB before runs were condensed, and a page Chromium could not draw.

@@ -426,29 +426,7 @@ fn a_hundred_thousand_calls_export_every_span() {
     // way to a collector that keeps up: a call span and an attempt span per call, the run
     // span, the scenario span and the CLI's `write_reports`.
     let receiver = Receiver::grpc();
-    let dir = common::temp_dir("telemetry-100k");
-    let scenario = common::write(
-        &dir,
-        "h100k.toml",
-        r#"
-name = "telemetry_100k"
-seed = 5
-[executor]
-max_concurrency = 64
-[tools.api]
-latency = { dist = "lognormal", median = "40ms", p99 = "400ms" }
-[tools.db]
-latency = { dist = "exponential", mean = "5ms" }
-[[generate]]
-count = 60000
-id_prefix = "api"
-tool = "api"
-[[generate]]
-count = 40000
-id_prefix = "db"
-tool = "db"
-"#,
-    );
+    let scenario = common::root().join("tests/scale/hundred_thousand_virtual.toml");
     let endpoint = receiver.endpoint();
     let out = parabench_with_env(
         &[
