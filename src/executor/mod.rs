@@ -47,8 +47,11 @@ mod scheduler;
 mod tests;
 pub mod tool;
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -144,6 +147,16 @@ impl Executor {
         let mut sched = Scheduler::new(plan, &self.config);
         let mut in_flight = FuturesUnordered::new();
         let mut steps = Vec::new();
+        let mut launcher = Launcher::new();
+        // Events of steps that completed on the poll that started them.
+        let mut done = Vec::new();
+        let handle =
+            |event: Event<T::Output>, steps: &mut Vec<Step>, sched: &mut Scheduler<'_, T::Output>, observer: &mut B| {
+                if let Some((idx, output)) = sched.on_event(event, steps, observer) {
+                    // Set once: only a call's successful attempt lands here.
+                    let _ = outputs[idx.index()].set(output);
+                }
+            };
 
         let deadline = async {
             match self.config.deadline {
@@ -163,6 +176,23 @@ impl Executor {
         let (mut deadline_hit, mut stalled, mut interrupted) = (false, false, false);
         sched.start(observer);
         loop {
+            if !done.is_empty() {
+                // Steps that completed as they started: handled with every other event
+                // already complete before anything else starts, as in the `select!` below.
+                for event in done.drain(..) {
+                    handle(event, &mut steps, &mut sched, observer);
+                }
+                while let Some(event) = in_flight.next().now_or_never().flatten() {
+                    handle(event, &mut steps, &mut sched, observer);
+                }
+                launcher
+                    .launch(|step| env.run(step), &mut steps, &mut in_flight, &mut done)
+                    .await;
+                // A run of calls that all complete at once never waits: let the runtime
+                // see to its other tasks now and then.
+                tokio::task::consume_budget().await;
+                continue;
+            }
             // Checked before anything starts, as well as in the `select!` below: under a
             // steady stream of completions its biased order would reach `stop` only
             // when no call has ended, which may be long after the token was cancelled.
@@ -173,7 +203,12 @@ impl Executor {
             }
             let now = clock.now().saturating_sub(origin);
             sched.admit(now, &mut steps, observer);
-            in_flight.extend(steps.drain(..).map(|step| env.run(step)));
+            launcher
+                .launch(|step| env.run(step), &mut steps, &mut in_flight, &mut done)
+                .await;
+            if !done.is_empty() {
+                continue;
+            }
             if sched.is_done() {
                 break;
             }
@@ -193,13 +228,10 @@ impl Executor {
                     // sound: the `select!` above re-registers the task's waker next time.
                     let mut next = Some(event);
                     while let Some(event) = next {
-                        if let Some((idx, output)) = sched.on_event(event, &mut steps, observer) {
-                            // Set once: only a call's successful attempt lands here.
-                            let _ = outputs[idx.index()].set(output);
-                        }
+                        handle(event, &mut steps, &mut sched, observer);
                         next = in_flight.next().now_or_never().flatten();
                     }
-                    in_flight.extend(steps.drain(..).map(|step| env.run(step)));
+                    launcher.launch(|step| env.run(step), &mut steps, &mut in_flight, &mut done).await;
                 }
                 () = rate_wake => {}
                 () = &mut deadline => {
@@ -217,6 +249,7 @@ impl Executor {
             }
         }
         drop(in_flight);
+        drop(launcher);
         let end = clock.now().saturating_sub(origin);
         let end = match self.config.deadline {
             Some(limit) if deadline_hit => limit,
@@ -243,6 +276,82 @@ impl Executor {
             start_lag: lags.start,
             completion_lag: lags.completion,
         }
+    }
+}
+
+/// A step's future in a heap slot of its own, so that it can be polled where it starts
+/// and, if it must wait, move to the executor's `FuturesUnordered` without moving.
+struct Slot<F>(Pin<Box<Option<F>>>);
+
+impl<F: Future> Future for Slot<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // `Slot` is `Unpin`: the future it holds is pinned in its box.
+        self.get_mut()
+            .0
+            .as_mut()
+            .as_pin_mut()
+            .expect("a launched step")
+            .poll(cx)
+    }
+}
+
+/// Starts steps: each step's future is polled once at once, in a reused slot. One that
+/// completes there (a zero-latency call) costs no allocation and never enters the
+/// `FuturesUnordered`; one that waits moves there in its slot, and a new slot is made for
+/// the next.
+struct Launcher<F> {
+    spare: Option<Pin<Box<Option<F>>>>,
+}
+
+impl<F: Future> Launcher<F> {
+    fn new() -> Self {
+        Self { spare: None }
+    }
+
+    fn start_one(
+        &mut self,
+        fut: F,
+        in_flight: &mut FuturesUnordered<Slot<F>>,
+        cx: &mut Context<'_>,
+    ) -> Option<F::Output> {
+        let mut slot = self.spare.take().unwrap_or_else(|| Box::pin(None));
+        slot.set(Some(fut));
+        match slot.as_mut().as_pin_mut().expect("just set").poll(cx) {
+            Poll::Ready(out) => {
+                slot.set(None);
+                self.spare = Some(slot);
+                Some(out)
+            }
+            Poll::Pending => {
+                in_flight.push(Slot(slot));
+                None
+            }
+        }
+    }
+}
+
+impl<F: Future> Launcher<F> {
+    /// Starts every step of `steps`, in order, as `make` makes its future; the outputs of
+    /// those that complete at once go to `done`.
+    async fn launch(
+        &mut self,
+        make: impl Fn(Step) -> F,
+        steps: &mut Vec<Step>,
+        in_flight: &mut FuturesUnordered<Slot<F>>,
+        done: &mut Vec<F::Output>,
+    ) {
+        if steps.is_empty() {
+            return;
+        }
+        std::future::poll_fn(|cx| {
+            for step in steps.drain(..) {
+                done.extend(self.start_one(make(step), in_flight, cx));
+            }
+            Poll::Ready(())
+        })
+        .await;
     }
 }
 
