@@ -72,8 +72,9 @@ use scheduler::{Event, Failure, Scheduler, Step};
 /// Runs plans under one [`ExecutorConfig`].
 ///
 /// Calls are driven as futures on the task that awaits [`Executor::run`] (no task is
-/// spawned per call), so per-call overhead is a heap operation and a future; the limits
-/// are counters on that task, taken without locks.
+/// spawned per call): each is polled once where it starts, and only one that must wait
+/// joins the set of calls in flight, so a call that completes at once allocates nothing.
+/// The limits are counters on that task, taken without locks.
 #[derive(Clone, Debug)]
 pub struct Executor {
     config: ExecutorConfig,
