@@ -98,7 +98,7 @@ impl Render for Terminal {
     }
 }
 
-/// The executor's own delays, one line for the real-clock runs that measured them: what
+/// The executor's own delays, a line for each real-clock run that measured them: what
 /// the service times above leave out.
 fn write_executor_lag(out: &mut dyn Write, runs: &[RunReport]) -> io::Result<()> {
     let figures = |lag: &LagFigures| {
@@ -113,14 +113,14 @@ fn write_executor_lag(out: &mut dyn Write, runs: &[RunReport]) -> io::Result<()>
         .iter()
         .filter(|r| r.start_lag.is_some() || r.completion_lag.is_some())
         .map(|r| {
-            let mut parts = vec![r.mode.as_str().to_string()];
+            let mut parts = Vec::new();
             if let Some(lag) = &r.start_lag {
                 parts.push(format!("start {}", figures(lag)));
             }
             if let Some(lag) = &r.completion_lag {
                 parts.push(format!("completion {}", figures(lag)));
             }
-            parts.join(": ")
+            format!("  {:<11} {}", r.mode.as_str(), parts.join("  ·  "))
         })
         .collect();
     if measured.is_empty() {
@@ -128,8 +128,8 @@ fn write_executor_lag(out: &mut dyn Write, runs: &[RunReport]) -> io::Result<()>
     }
     writeln!(
         out,
-        "Executor lag (admitted → begun, done → handled; in no service time): {}",
-        measured.join("  ·  ")
+        "Executor lag (admitted → begun, done → handled; never in a service time):\n{}",
+        measured.join("\n")
     )
 }
 
