@@ -178,8 +178,10 @@ impl Executor {
         sched.start(observer);
         loop {
             if !done.is_empty() {
-                // Steps that completed as they started: handled with every other event
-                // already complete before anything else starts, as in the `select!` below.
+                // Take every event that is already complete before starting anything, so
+                // calls ending at the same instant free their slots together and the best
+                // ready call gets them. Polling with a no-op waker here is sound: the
+                // `select!` below re-registers the task's waker next time.
                 for event in done.drain(..) {
                     handle(event, &mut steps, &mut sched, observer);
                 }
@@ -222,18 +224,8 @@ impl Executor {
             };
             tokio::select! {
                 biased;
-                Some(event) = in_flight.next() => {
-                    // Take every event that is already complete before starting anything,
-                    // so calls ending at the same instant free their slots together and
-                    // the best ready call gets them. Polling with a no-op waker here is
-                    // sound: the `select!` above re-registers the task's waker next time.
-                    let mut next = Some(event);
-                    while let Some(event) = next {
-                        handle(event, &mut steps, &mut sched, observer);
-                        next = in_flight.next().now_or_never().flatten();
-                    }
-                    launcher.launch(|step| env.run(step), &mut steps, &mut in_flight, &mut done).await;
-                }
+                // Handled at the top of the loop, with every other event complete by then.
+                Some(event) = in_flight.next() => done.push(event),
                 () = rate_wake => {}
                 () = &mut deadline => {
                     deadline_hit = true;

@@ -108,10 +108,13 @@ impl ServedCallTelemetry {
         let by_tool = [tool_kv(), mode];
         i.calls.add(1, &by_outcome);
         i.retries.add(u64::from(call.retry), &by_tool);
-        if let Some(start) = call.start {
-            let wait = start.duration_since(call.arrive).unwrap_or_default();
+        // From arrival to start: the wait for a slot or the rate.
+        let wait = call
+            .start
+            .map(|start| start.duration_since(call.arrive).unwrap_or_default().as_secs_f64());
+        if let (Some(start), Some(wait)) = (call.start, wait) {
             let service = call.end.duration_since(start).unwrap_or_default();
-            i.queue_wait.record(wait.as_secs_f64(), &by_tool);
+            i.queue_wait.record(wait, &by_tool);
             i.duration.record(service.as_secs_f64(), &by_outcome);
         }
 
@@ -129,9 +132,8 @@ impl ServedCallTelemetry {
         if let Some(id) = call.request_id {
             attributes.push(KeyValue::new(attr::JSONRPC_REQUEST_ID, id.to_string()));
         }
-        if let Some(start) = call.start {
-            let wait = start.duration_since(call.arrive).unwrap_or_default();
-            attributes.push(KeyValue::new(attr::QUEUE_WAIT_S, wait.as_secs_f64()));
+        if let Some(wait) = wait {
+            attributes.push(KeyValue::new(attr::QUEUE_WAIT_S, wait));
         }
         if call.tool_error {
             // The MCP convention's error class of a result with `isError: true`.

@@ -14,7 +14,7 @@
 //! cases; the page only draws them.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use serde::Serialize;
 
@@ -107,10 +107,16 @@ pub fn condense(run: &RunReport) -> Option<(Condensed, Vec<usize>)> {
     let bucket_s = horizon_s / BUCKETS as f64;
     let all: Vec<Held> = run.calls.iter().filter_map(held).collect();
     let mut in_flight = vec![in_flight_band("all calls", &all, bucket_s)];
+    // One pass over the calls, by tool, in the order of the run's tools.
+    let mut by_tool: BTreeMap<&str, Vec<Held>> = BTreeMap::new();
+    for call in &run.calls {
+        if let Some(h) = held(call) {
+            by_tool.entry(call.tool.as_str()).or_default().push(h);
+        }
+    }
     for tool in run.tools.keys() {
-        let calls: Vec<Held> = run.calls.iter().filter(|c| &c.tool == tool).filter_map(held).collect();
-        if !calls.is_empty() {
-            in_flight.push(in_flight_band(tool, &calls, bucket_s));
+        if let Some(calls) = by_tool.get(tool.as_str()) {
+            in_flight.push(in_flight_band(tool, calls, bucket_s));
         }
     }
     Some((
