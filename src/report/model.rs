@@ -500,16 +500,16 @@ impl RunReport {
                 continue;
             }
             calls.push(CallReport {
-                id: call.id.clone(),
+                id: call.id.to_string(),
                 tool: plan.tool(call.tool).name.clone(),
-                deps: call.deps.iter().map(|d| plan.call(*d).id.clone()).collect(),
+                deps: call.deps.iter().map(|d| plan.call(*d).id.to_string()).collect(),
                 status: out.status,
                 attempts: out.attempts,
                 queued_s: out.ready.map(secs),
                 start_s: out.start.map(secs),
                 end_s: secs(out.end),
                 error: out.error.as_ref().map(ToString::to_string),
-                cause: out.cause.map(|c| plan.call(c).id.clone()),
+                cause: out.cause.map(|c| plan.call(c).id.to_string()),
                 attempt_spans: Vec::new(),
             });
         }

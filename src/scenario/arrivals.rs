@@ -13,7 +13,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
 use super::{MAX_CALLS, Scenario};
-use crate::plan::{CallIdx, Plan, PlanBuilder, PlanError, ToolId};
+use crate::plan::{Plan, PlanBuilder, PlanError, ToolId};
 use crate::seed::{self, Stream};
 
 /// How arrival times are spaced.
@@ -103,7 +103,7 @@ impl Arrivals {
     pub(crate) fn add_calls(&self, builder: &mut PlanBuilder, seed: u64) {
         let room = MAX_CALLS.saturating_sub(builder.calls().len());
         for (i, (at, tool)) in self.draw(seed, room).into_iter().enumerate() {
-            let idx = builder.call(format!("{}{}", self.id_prefix, i + 1), tool);
+            let idx = builder.call_numbered(&self.id_prefix, i as u64 + 1, tool, 0);
             builder.arrives_at(idx, at);
         }
     }
@@ -205,23 +205,9 @@ impl Scenario {
 
 /// A builder holding `plan`'s tools and its calls without an arrival time.
 fn closed_part(plan: &Plan) -> PlanBuilder {
-    let mut builder = PlanBuilder::new();
-    for tool in plan.tools() {
-        builder.tool(tool.clone());
-    }
     // Arriving calls come last and nothing depends on them, so the closed calls keep
     // their indices and edges.
-    let closed: Vec<_> = plan.calls().iter().take_while(|c| c.arrival.is_none()).collect();
-    let idxs: Vec<CallIdx> = closed
-        .iter()
-        .map(|c| builder.call_with_priority(c.id.clone(), c.tool, c.priority))
-        .collect();
-    for (call, &idx) in closed.iter().zip(&idxs) {
-        for dep in &call.deps {
-            builder.depends_on(idx, idxs[dep.index()]);
-        }
-    }
-    builder
+    plan.builder_with_first(plan.calls().iter().take_while(|c| c.arrival.is_none()).count())
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ impl<'p> SpanObserver<'p> {
         let mut attributes = vec![
             KeyValue::new(attr::GEN_AI_OPERATION, EXECUTE_TOOL),
             KeyValue::new(attr::GEN_AI_TOOL_NAME, tool.name.clone()),
-            KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.clone()),
+            KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.to_string()),
             KeyValue::new(attr::TOOL_KIND, tool.kind.to_string()),
             KeyValue::new(attr::PRIORITY, i64::from(call.priority)),
             KeyValue::new(attr::ATTEMPTS, i64::from(outcome.attempts)),
@@ -138,7 +138,7 @@ impl<'p> SpanObserver<'p> {
             attributes.push(KeyValue::new(attr::QUEUE_WAIT_S, wait.as_secs_f64()));
         }
         if let Some(cause) = outcome.cause {
-            attributes.push(KeyValue::new(attr::CAUSE, self.plan.call(cause).id.clone()));
+            attributes.push(KeyValue::new(attr::CAUSE, self.plan.call(cause).id.to_string()));
         }
         if outcome.status != CallStatus::Ok {
             attributes.push(KeyValue::new(attr::ERROR_TYPE, outcome.status.as_str()));

@@ -173,7 +173,7 @@ tool = "parse"
     }
 
     pub(super) fn ids(s: &Scenario, deps: &[CallIdx]) -> Vec<String> {
-        deps.iter().map(|&d| s.plan.call(d).id.clone()).collect()
+        deps.iter().map(|&d| s.plan.call(d).id.to_string()).collect()
     }
 
     pub(super) fn deps_of(s: &Scenario, id: &str) -> Vec<String> {

@@ -38,7 +38,7 @@ pub(super) fn resolve_reference(inner: &str, index: &Index<'_>) -> Option<usize>
     inner
         .rmatch_indices('.')
         .filter(|&(dot, _)| dot > 0 && dot <= index.longest && dot + 1 < inner.len())
-        .find_map(|(dot, _)| index.ids.get(&inner[..dot]).copied())
+        .find_map(|(dot, _)| index.get(&inner[..dot]))
 }
 
 pub(super) fn collect_references<'v>(value: &'v toml::Value, out: &mut Vec<&'v str>) {
@@ -87,8 +87,6 @@ pub(super) fn references_at(text: &str) -> Vec<(usize, &str)> {
 mod tests {
     use super::*;
 
-    use std::collections::HashMap;
-
     use crate::scenario::expand::test_support::*;
 
     #[test]
@@ -125,8 +123,11 @@ mod tests {
         let text = format!("{}a.b}}", "${".repeat(500_000));
         assert_eq!(references(&text), ["a.b"]);
         let dots = format!("${{{}r}}", "a.".repeat(500_000));
+        let mut builder = crate::plan::PlanBuilder::new();
+        let tool = builder.tool(crate::plan::ToolSpec::io("t"));
+        builder.call("a", tool);
         let index = Index {
-            ids: HashMap::from([("a", 0)]),
+            builder: &builder,
             longest: 1,
         };
         assert_eq!(resolve_reference(references(&dots)[0], &index), Some(0));

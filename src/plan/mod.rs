@@ -23,12 +23,19 @@
 //! assert_eq!(plan.dependents(s1), &[p]);
 //! ```
 
+mod ids;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use ids::CallId;
+use ids::IdIndex;
+pub(crate) use ids::Repeat;
 
 /// Index of a tool in its [`Plan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,6 +53,11 @@ impl ToolId {
 pub struct CallIdx(u32);
 
 impl CallIdx {
+    /// The call at position `i`, for code that keeps positions as plain numbers.
+    pub(crate) const fn new(i: u32) -> Self {
+        Self(i)
+    }
+
     /// The position of the call in [`Plan::calls`] (input order).
     pub fn index(self) -> usize {
         self.0 as usize
@@ -133,7 +145,7 @@ impl ToolSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     /// Unique id, as it appears in reports; also the key of the call's random draws.
-    pub id: String,
+    pub id: CallId,
     /// The tool this call runs.
     pub tool: ToolId,
     /// Among ready calls, higher priority starts first; ties keep input order.
@@ -179,6 +191,7 @@ pub enum PlanError {
 pub struct PlanBuilder {
     tools: Vec<ToolSpec>,
     calls: Vec<Call>,
+    ids: IdIndex,
 }
 
 impl PlanBuilder {
@@ -198,7 +211,7 @@ impl PlanBuilder {
     /// # Panics
     ///
     /// If `tool` was not returned by this builder.
-    pub fn call(&mut self, id: impl Into<String>, tool: ToolId) -> CallIdx {
+    pub fn call(&mut self, id: impl Into<CallId>, tool: ToolId) -> CallIdx {
         self.call_with_priority(id, tool, 0)
     }
 
@@ -207,10 +220,62 @@ impl PlanBuilder {
     /// # Panics
     ///
     /// If `tool` was not returned by this builder.
-    pub fn call_with_priority(&mut self, id: impl Into<String>, tool: ToolId, priority: i32) -> CallIdx {
+    pub fn call_with_priority(&mut self, id: impl Into<CallId>, tool: ToolId, priority: i32) -> CallIdx {
+        let idx = self.push(id.into(), tool, priority);
+        self.ids.add(&self.calls[idx.index()].id, idx);
+        idx
+    }
+
+    /// Adds a call `{prefix}{n}` of `tool`, as [`call_with_priority`] would.
+    ///
+    /// Numbered calls are what make a plan of a million calls cheap: a run of them
+    /// numbered from 1 at consecutive indices is indexed as one prefix and a count, and
+    /// never hashed id by id.
+    ///
+    /// [`call_with_priority`]: PlanBuilder::call_with_priority
+    ///
+    /// # Panics
+    ///
+    /// If `tool` was not returned by this builder.
+    pub fn call_numbered(&mut self, prefix: &str, n: u64, tool: ToolId, priority: i32) -> CallIdx {
+        let idx = self.push(CallId::numbered(prefix, n), tool, priority);
+        if !self.ids.add_numbered(prefix, n, idx) {
+            self.ids.add(&self.calls[idx.index()].id, idx);
+        }
+        idx
+    }
+
+    /// Adds `count` calls of `tool`, `{prefix}1..={prefix}{count}`, as a `[[generate]]`
+    /// block does, and returns their indices.
+    ///
+    /// ```
+    /// use parabench::plan::{PlanBuilder, ToolSpec};
+    ///
+    /// let mut plan = PlanBuilder::new();
+    /// let search = plan.tool(ToolSpec::io("search"));
+    /// let calls = plan.generate("s", 1000, search, 0);
+    /// let plan = plan.build().unwrap();
+    /// assert_eq!(plan.call(calls.start).id, "s1");
+    /// assert_eq!(calls.end.index() - calls.start.index(), 1000);
+    /// assert_eq!(plan.find("s1000").map(|c| c.index()), Some(999));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `tool` was not returned by this builder.
+    pub fn generate(&mut self, prefix: &str, count: usize, tool: ToolId, priority: i32) -> Range<CallIdx> {
+        self.calls.reserve(count);
+        let start = CallIdx(self.calls.len() as u32);
+        for n in 1..=count as u64 {
+            self.call_numbered(prefix, n, tool, priority);
+        }
+        start..CallIdx(self.calls.len() as u32)
+    }
+
+    fn push(&mut self, id: CallId, tool: ToolId, priority: i32) -> CallIdx {
         assert!(tool.index() < self.tools.len(), "ToolId from another PlanBuilder");
         self.calls.push(Call {
-            id: id.into(),
+            id,
             tool,
             priority,
             deps: Vec::new(),
@@ -256,6 +321,21 @@ impl PlanBuilder {
         &self.calls
     }
 
+    /// The call with this id, among those added so far; when ids repeat, one of them.
+    pub fn find(&self, id: &str) -> Option<CallIdx> {
+        self.ids.get(id)
+    }
+
+    /// The length in bytes of the longest id added so far.
+    pub(crate) fn longest_id(&self) -> usize {
+        self.ids.longest()
+    }
+
+    /// The earliest call whose id an earlier call already has, with that call.
+    pub(crate) fn repeated_id(&self) -> Option<Repeat> {
+        self.ids.repeat()
+    }
+
     /// Checks names, ids and the DAG, and freezes the plan.
     ///
     /// # Errors
@@ -263,7 +343,7 @@ impl PlanBuilder {
     /// [`PlanError`] when the plan is empty, a tool name or call id repeats, a rate limit is
     /// not positive and finite, or the dependencies form a cycle.
     pub fn build(self) -> Result<Plan, PlanError> {
-        let Self { tools, mut calls } = self;
+        let Self { tools, mut calls, ids } = self;
         if calls.is_empty() {
             return Err(PlanError::Empty);
         }
@@ -282,13 +362,12 @@ impl PlanBuilder {
                 });
             }
         }
-        let mut ids = HashMap::with_capacity(calls.len());
+        if let Some(repeat) = ids.repeat() {
+            return Err(PlanError::DuplicateCall(calls[repeat.again.index()].id.to_string()));
+        }
         for (i, call) in calls.iter().enumerate() {
-            if ids.insert(call.id.as_str(), ()).is_some() {
-                return Err(PlanError::DuplicateCall(call.id.clone()));
-            }
             if call.deps.iter().any(|d| d.index() == i) {
-                return Err(PlanError::SelfDependency(call.id.clone()));
+                return Err(PlanError::SelfDependency(call.id.to_string()));
             }
         }
         let dependents = Csr::dependents(&calls);
@@ -296,6 +375,7 @@ impl PlanBuilder {
         Ok(Plan {
             tools,
             calls,
+            ids,
             dependents,
             topo,
         })
@@ -305,6 +385,9 @@ impl PlanBuilder {
 /// Keeps the first of each call's repeated dependencies, in linear time: `seen[d]` holds
 /// the last call (plus one) that kept `d`.
 fn remove_repeated_deps(calls: &mut [Call]) {
+    if calls.iter().all(|c| c.deps.len() < 2) {
+        return;
+    }
     let mut seen = vec![0u32; calls.len()];
     for (i, call) in calls.iter_mut().enumerate() {
         let stamp = i as u32 + 1;
@@ -318,6 +401,7 @@ fn remove_repeated_deps(calls: &mut [Call]) {
 pub struct Plan {
     tools: Vec<ToolSpec>,
     calls: Vec<Call>,
+    ids: IdIndex,
     dependents: Csr,
     topo: Vec<CallIdx>,
 }
@@ -341,6 +425,32 @@ impl Plan {
     /// The call at this index.
     pub fn call(&self, idx: CallIdx) -> &Call {
         &self.calls[idx.index()]
+    }
+
+    /// The call with this id.
+    pub fn find(&self, id: &str) -> Option<CallIdx> {
+        self.ids.get(id)
+    }
+
+    /// A builder holding this plan's tools and its first `len` calls, with their
+    /// dependencies (which must lie among them) and arrival times, to add more calls to.
+    ///
+    /// # Panics
+    ///
+    /// If `len` is more than the plan's calls, or a kept call depends on one after them.
+    pub fn builder_with_first(&self, len: usize) -> PlanBuilder {
+        let calls = self.calls[..len].to_vec();
+        assert!(
+            calls.iter().flat_map(|c| &c.deps).all(|d| d.index() < len),
+            "a kept call depends on a dropped one"
+        );
+        let mut ids = self.ids.clone();
+        ids.truncate(len);
+        PlanBuilder {
+            tools: self.tools.clone(),
+            calls,
+            ids,
+        }
     }
 
     /// Every call index, in input order.
@@ -490,7 +600,11 @@ fn find_cycle(calls: &[Call], pending: &[usize]) -> Vec<String> {
             .expect("an unordered call has an unordered dependency");
     }
     // `path[seen[at]..]` is the cycle, walked against the edges; report it along them.
-    let mut cycle: Vec<String> = path[seen[at]..].iter().rev().map(|&i| calls[i].id.clone()).collect();
+    let mut cycle: Vec<String> = path[seen[at]..]
+        .iter()
+        .rev()
+        .map(|&i| calls[i].id.to_string())
+        .collect();
     cycle.push(cycle[0].clone());
     cycle
 }
