@@ -503,7 +503,7 @@ fn a_run_at_the_call_limit_is_drawn_condensed_in_a_page_under_ten_megabytes() {
     use parabench::report::model::{CallReport, Report};
 
     // A real report's frame (one parallel run), its calls replaced by as many as a
-    // scenario may have: 1,024 slots, each running calls of 1 to 64 ms back to back.
+    // report may keep a record of: 1,024 slots, each running calls of 1 to 64 ms back to back.
     let dir = temp_dir("html-limit");
     let (json, _) = common::virtual_run(&dir, None, "frame", false);
     let mut report: Report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -513,7 +513,7 @@ fn a_run_at_the_call_limit_is_drawn_condensed_in_a_page_under_ten_megabytes() {
     let run = &mut report.runs[0];
     let tool = run.tools.keys().next().unwrap().clone();
     let template = run.calls[0].clone();
-    let calls = parabench::scenario::MAX_CALLS;
+    let calls = parabench::report::model::MAX_CALL_RECORDS;
     let mut next_free = vec![0u64; 1024];
     run.calls = (0..calls)
         .map(|i| {

@@ -38,7 +38,9 @@ struct Case {
 fn reference(case: &Case) -> Vec<(Duration, Duration)> {
     let calls = case.plan.calls();
     let n = calls.len();
-    let mut pending: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
+    let idxs: Vec<_> = case.plan.indices().collect();
+    let deps = |i: usize| case.plan.deps(idxs[i]);
+    let mut pending: Vec<usize> = (0..n).map(|i| deps(i).len()).collect();
     // Ready calls ordered by (priority descending, input order).
     let mut ready: BTreeSet<(i64, usize)> = (0..n)
         .filter(|&i| pending[i] == 0)
@@ -68,7 +70,7 @@ fn reference(case: &Case) -> Vec<(Duration, Duration)> {
         for i in ended {
             per_tool[calls[i].tool.index()] -= 1;
             for (j, c) in calls.iter().enumerate() {
-                if c.deps.iter().any(|d| d.index() == i) {
+                if deps(j).iter().any(|d| d.index() == i) {
                     pending[j] -= 1;
                     if pending[j] == 0 {
                         ready.insert((-(c.priority as i64), j));

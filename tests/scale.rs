@@ -11,8 +11,8 @@ use common::{read_json, root, temp_dir, write};
 
 /// Documented in the README's "Scale and memory": what a simulated call may cost at the
 /// peak, without and with its record in the report.
-const BYTES_PER_CALL_WITHOUT_RECORDS: f64 = 400.0;
-const BYTES_PER_CALL_WITH_RECORDS: f64 = 2_000.0;
+const BYTES_PER_CALL_WITHOUT_RECORDS: f64 = 200.0;
+const BYTES_PER_CALL_WITH_RECORDS: f64 = 1_500.0;
 
 /// Runs the binary with `args` and returns its exit code and peak resident memory.
 fn run_measured(args: &[&str]) -> (i32, u64) {
@@ -132,4 +132,24 @@ fn a_hundred_thousand_real_calls_at_a_thousand_in_flight_complete() {
     assert_eq!(report["runs"][0]["max_concurrency"], 1000);
     eprintln!("100,000 real calls: peak {:.0} MiB", mib(peak));
     assert!(mib(peak) < 128.0, "peak {:.0} MiB", mib(peak));
+}
+
+#[test]
+fn a_scenario_above_the_record_limit_runs_only_without_records() {
+    let dir = temp_dir("scale-records");
+    // Split 3:2 by `scenario`, so a multiple of 5.
+    let over = parabench::report::model::MAX_CALL_RECORDS + 5;
+    let path = scenario(&dir, over);
+    let out = Command::new(env!("CARGO_BIN_EXE_parabench"))
+        .args(["run", path.as_str(), "--clock", "virtual", "--mode", "parallel"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("has {over} calls, more than the")) && stderr.contains("--no-calls"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran");
 }

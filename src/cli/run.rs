@@ -19,7 +19,7 @@ use crate::harness::{self, Modes, Repeat, RunRequest};
 use crate::plan::CallIdx;
 use crate::report::hlog;
 use crate::report::json::Json;
-use crate::report::model::CallRecords;
+use crate::report::model::{CallRecords, MAX_CALL_RECORDS};
 use crate::report::speedup::BOUND_TOLERANCE;
 use crate::report::terminal::Terminal;
 use crate::report::{Render, Report};
@@ -58,7 +58,7 @@ pub struct RunArgs {
     /// Leaves the per-call records (times, attempts, errors) out of the JSON report and
     /// never builds them: for runs of millions of calls, where they would take more
     /// memory than the run. Per-tool figures and histograms are kept; --html needs the
-    /// records.
+    /// records. Required above 2,000,000 calls.
     #[arg(long, conflicts_with = "html")]
     pub no_calls: bool,
     /// Writes the HDR histograms (per mode, tool, service time and queue wait) to FILE as
@@ -131,6 +131,18 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    let calls = scenario.plan.calls().len();
+    if !args.no_calls && calls > MAX_CALL_RECORDS {
+        eprintln!(
+            "error: {} has {calls} calls, more than the {MAX_CALL_RECORDS} whose per-call records a report may \
+             keep (they are kept by default, and --html needs them); run it with --no-calls (per-tool figures \
+             and histograms are kept)",
+            args.scenario
+                .as_deref()
+                .map_or("the scenario".into(), |p| p.display().to_string())
+        );
+        return EXIT_INPUT;
+    }
     let outputs = [
         ("--json", args.json.as_deref()),
         ("--hlog", args.hlog.as_deref()),

@@ -377,7 +377,7 @@ impl<'a, T: Tool> StepEnv<'a, T> {
         let began = self.wall_origin.map(|_| self.clock.now().saturating_sub(self.origin));
         let ctx = CallContext {
             idx,
-            call: self.plan.call(idx),
+            plan: self.plan,
             attempt,
             outputs: self.outputs,
         };

@@ -149,7 +149,7 @@ impl<'a, O> Scheduler<'a, O> {
             lanes,
             global: Slots::new(config.max_concurrency.get()),
             batches,
-            pending_deps: plan.calls().iter().map(|c| c.deps.len() as u32).collect(),
+            pending_deps: plan.indices().map(|i| plan.deps(i).len() as u32).collect(),
             failed_cause: vec![None; plan.calls().len()],
             outcomes: plan.calls().iter().map(|_| CallOutcome::pending()).collect(),
             finished: 0,
@@ -401,7 +401,7 @@ impl<'a, O> Scheduler<'a, O> {
     /// `idx` may run from `at` on (its dependencies ended): ready now, or held until its
     /// arrival time.
     fn release(&mut self, idx: CallIdx, at: Duration, observer: &mut impl Observer) {
-        match self.plan.call(idx).arrival {
+        match self.plan.arrival(idx) {
             Some(arrival) if arrival > at => self.held.push(Reverse((arrival, idx))),
             _ => self.make_ready(idx, at, observer),
         }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::OnceLock;
 
-use crate::plan::{Call, CallIdx};
+use crate::plan::{Call, CallIdx, Plan};
 
 /// A boxed error from a tool, as in tower's `BoxError`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -47,7 +47,7 @@ pub trait Tool: Sync {
 #[derive(Debug)]
 pub struct CallContext<'a, O> {
     pub(super) idx: CallIdx,
-    pub(super) call: &'a Call,
+    pub(super) plan: &'a Plan,
     pub(super) attempt: u32,
     pub(super) outputs: &'a [OnceLock<O>],
 }
@@ -58,9 +58,14 @@ impl<'a, O> CallContext<'a, O> {
         self.idx
     }
 
-    /// The call: id, tool, priority, dependencies.
+    /// The call: id, tool, priority.
     pub fn call(&self) -> &'a Call {
-        self.call
+        self.plan.call(self.idx)
+    }
+
+    /// The calls this one waited for, in the order they were added.
+    pub fn deps(&self) -> &'a [CallIdx] {
+        self.plan.deps(self.idx)
     }
 
     /// Which attempt this is, from 1.
@@ -68,11 +73,11 @@ impl<'a, O> CallContext<'a, O> {
         self.attempt
     }
 
-    /// The output of each dependency, in the order of `call().deps`; `None` for one that
+    /// The output of each dependency, in the order of [`deps`](Self::deps); `None` for one that
     /// did not succeed (only possible when dependents of failed calls run anyway).
     pub fn dependency_outputs(&self) -> impl Iterator<Item = Option<&'a O>> + 'a {
         let outputs = self.outputs;
-        self.call.deps.iter().map(move |d| outputs[d.index()].get())
+        self.deps().iter().map(move |d| outputs[d.index()].get())
     }
 }
 
@@ -80,7 +85,11 @@ impl<'a, O> CallContext<'a, O> {
 ///
 /// Errors are retried (if the run's retry policy allows) unless made with
 /// [`ToolError::permanent`].
-pub struct ToolError {
+pub struct ToolError(Box<Failed>);
+
+/// Behind one pointer: every call's outcome has room for an error, and most never hold
+/// one, so `Option<ToolError>` is a word rather than three.
+struct Failed {
     error: BoxError,
     retryable: bool,
 }
@@ -88,53 +97,53 @@ pub struct ToolError {
 impl ToolError {
     /// A transient error: the attempt may be retried.
     pub fn new(error: impl Into<BoxError>) -> Self {
-        Self {
+        Self(Box::new(Failed {
             error: error.into(),
             retryable: true,
-        }
+        }))
     }
 
     /// An error that another attempt would not fix (a bad request, say).
     pub fn permanent(error: impl Into<BoxError>) -> Self {
-        Self {
+        Self(Box::new(Failed {
             error: error.into(),
             retryable: false,
-        }
+        }))
     }
 
     /// Whether a retry may help.
     pub fn is_retryable(&self) -> bool {
-        self.retryable
+        self.0.retryable
     }
 
     /// The underlying error.
     pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        &*self.error
+        &*self.0.error
     }
 
     /// The underlying error, by value.
     pub fn into_inner(self) -> BoxError {
-        self.error
+        self.0.error
     }
 }
 
 impl fmt::Debug for ToolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ToolError")
-            .field("error", &self.error)
-            .field("retryable", &self.retryable)
+            .field("error", &self.0.error)
+            .field("retryable", &self.0.retryable)
             .finish()
     }
 }
 
 impl fmt::Display for ToolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        fmt::Display::fmt(&self.0.error, f)
     }
 }
 
 impl std::error::Error for ToolError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.error)
+        Some(&*self.0.error)
     }
 }

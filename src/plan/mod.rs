@@ -23,6 +23,7 @@
 //! assert_eq!(plan.dependents(s1), &[p]);
 //! ```
 
+mod graph;
 mod ids;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use graph::{Csr, topological_order};
 pub use ids::CallId;
 use ids::IdIndex;
 pub(crate) use ids::Repeat;
@@ -142,6 +144,10 @@ impl ToolSpec {
 }
 
 /// One call of a tool: a node of the DAG.
+///
+/// Its dependencies and arrival time are the plan's ([`Plan::deps`], [`Plan::arrival`]):
+/// kept beside the calls, a call is 32 bytes, and a plan of ten million calls fits in
+/// memory with room to run it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     /// Unique id, as it appears in reports; also the key of the call's random draws.
@@ -150,12 +156,6 @@ pub struct Call {
     pub tool: ToolId,
     /// Among ready calls, higher priority starts first; ties keep input order.
     pub priority: i32,
-    /// Calls that must end before this one starts, without duplicates.
-    pub deps: Vec<CallIdx>,
-    /// When the call arrives (open-loop load), since the start of the run: it is not
-    /// ready before then, and its queue wait counts from then. `None` arrives at the
-    /// start, as every call of a closed batch does.
-    pub arrival: Option<Duration>,
 }
 
 /// Why a plan could not be built.
@@ -192,6 +192,10 @@ pub struct PlanBuilder {
     tools: Vec<ToolSpec>,
     calls: Vec<Call>,
     ids: IdIndex,
+    /// (call, dependency), in the order added.
+    edges: Vec<(CallIdx, CallIdx)>,
+    /// Indexed by call; shorter than `calls` where the rest have none.
+    arrivals: Vec<Option<Duration>>,
 }
 
 impl PlanBuilder {
@@ -274,32 +278,27 @@ impl PlanBuilder {
 
     fn push(&mut self, id: CallId, tool: ToolId, priority: i32) -> CallIdx {
         assert!(tool.index() < self.tools.len(), "ToolId from another PlanBuilder");
-        self.calls.push(Call {
-            id,
-            tool,
-            priority,
-            deps: Vec::new(),
-            arrival: None,
-        });
+        self.calls.push(Call { id, tool, priority });
         CallIdx((self.calls.len() - 1) as u32)
     }
 
     /// Makes `call` wait for `dep` to end. Repeated edges are kept once: [`build`]
-    /// removes them, keeping the first (until then, [`calls`] may show them).
+    /// removes them, keeping the first.
     ///
     /// [`build`]: PlanBuilder::build
-    /// [`calls`]: PlanBuilder::calls
     ///
     /// # Panics
     ///
     /// If either index was not returned by this builder.
     pub fn depends_on(&mut self, call: CallIdx, dep: CallIdx) {
-        assert!(dep.index() < self.calls.len(), "CallIdx from another PlanBuilder");
-        let deps = &mut self.calls[call.index()].deps;
+        assert!(
+            call.index() < self.calls.len() && dep.index() < self.calls.len(),
+            "CallIdx from another PlanBuilder"
+        );
         // Searching every earlier edge here would make a call with a million
         // dependencies cost 10^12 comparisons; `build` removes repeats in one pass.
-        if deps.last() != Some(&dep) {
-            deps.push(dep);
+        if self.edges.last() != Some(&(call, dep)) {
+            self.edges.push((call, dep));
         }
     }
 
@@ -313,7 +312,10 @@ impl PlanBuilder {
     /// If `call` was not returned by this builder.
     pub fn arrives_at(&mut self, call: CallIdx, at: Duration) {
         assert!(call.index() < self.calls.len(), "CallIdx from another PlanBuilder");
-        self.calls[call.index()].arrival = Some(at);
+        if self.arrivals.len() <= call.index() {
+            self.arrivals.resize(call.index() + 1, None);
+        }
+        self.arrivals[call.index()] = Some(at);
     }
 
     /// The calls added so far, in input order.
@@ -343,11 +345,18 @@ impl PlanBuilder {
     /// [`PlanError`] when the plan is empty, a tool name or call id repeats, a rate limit is
     /// not positive and finite, or the dependencies form a cycle.
     pub fn build(self) -> Result<Plan, PlanError> {
-        let Self { tools, mut calls, ids } = self;
+        let Self {
+            tools,
+            calls,
+            ids,
+            edges,
+            mut arrivals,
+        } = self;
         if calls.is_empty() {
             return Err(PlanError::Empty);
         }
-        remove_repeated_deps(&mut calls);
+        let deps = Csr::deps(calls.len(), &edges);
+        drop(edges);
         let mut names = HashMap::with_capacity(tools.len());
         for tool in &tools {
             if names.insert(tool.name.as_str(), ()).is_some() {
@@ -366,33 +375,26 @@ impl PlanBuilder {
             return Err(PlanError::DuplicateCall(calls[repeat.again.index()].id.to_string()));
         }
         for (i, call) in calls.iter().enumerate() {
-            if call.deps.iter().any(|d| d.index() == i) {
+            if deps.row(i).iter().any(|d| d.index() == i) {
                 return Err(PlanError::SelfDependency(call.id.to_string()));
             }
         }
-        let dependents = Csr::dependents(&calls);
-        let topo = topological_order(&calls, &dependents)?;
+        let dependents = deps.transposed();
+        let topo = topological_order(&calls, &deps, &dependents)?;
+        if arrivals.iter().all(Option::is_none) {
+            arrivals = Vec::new();
+        } else {
+            arrivals.resize(calls.len(), None);
+        }
         Ok(Plan {
             tools,
             calls,
             ids,
+            deps,
             dependents,
+            arrivals,
             topo,
         })
-    }
-}
-
-/// Keeps the first of each call's repeated dependencies, in linear time: `seen[d]` holds
-/// the last call (plus one) that kept `d`.
-fn remove_repeated_deps(calls: &mut [Call]) {
-    if calls.iter().all(|c| c.deps.len() < 2) {
-        return;
-    }
-    let mut seen = vec![0u32; calls.len()];
-    for (i, call) in calls.iter_mut().enumerate() {
-        let stamp = i as u32 + 1;
-        call.deps
-            .retain(|d| std::mem::replace(&mut seen[d.index()], stamp) != stamp);
     }
 }
 
@@ -402,7 +404,10 @@ pub struct Plan {
     tools: Vec<ToolSpec>,
     calls: Vec<Call>,
     ids: IdIndex,
+    deps: Csr,
     dependents: Csr,
+    /// Indexed by call; empty when no call has an arrival time.
+    arrivals: Vec<Option<Duration>>,
     topo: Vec<CallIdx>,
 }
 
@@ -439,17 +444,21 @@ impl Plan {
     ///
     /// If `len` is more than the plan's calls, or a kept call depends on one after them.
     pub fn builder_with_first(&self, len: usize) -> PlanBuilder {
-        let calls = self.calls[..len].to_vec();
+        let edges: Vec<(CallIdx, CallIdx)> = (0..len)
+            .flat_map(|i| self.deps.row(i).iter().map(move |&d| (CallIdx(i as u32), d)))
+            .collect();
         assert!(
-            calls.iter().flat_map(|c| &c.deps).all(|d| d.index() < len),
+            edges.iter().all(|(_, d)| d.index() < len),
             "a kept call depends on a dropped one"
         );
         let mut ids = self.ids.clone();
         ids.truncate(len);
         PlanBuilder {
             tools: self.tools.clone(),
-            calls,
+            calls: self.calls[..len].to_vec(),
             ids,
+            edges,
+            arrivals: self.arrivals.iter().take(len).copied().collect(),
         }
     }
 
@@ -458,9 +467,22 @@ impl Plan {
         (0..self.calls.len() as u32).map(CallIdx)
     }
 
+    /// The calls that must end before `idx` starts, without repeats, in the order they
+    /// were added.
+    pub fn deps(&self, idx: CallIdx) -> &[CallIdx] {
+        self.deps.row(idx.index())
+    }
+
     /// The calls that list `idx` among their dependencies.
     pub fn dependents(&self, idx: CallIdx) -> &[CallIdx] {
         self.dependents.row(idx.index())
+    }
+
+    /// When call `idx` arrives (open-loop load), since the start of the run: it is not
+    /// ready before then, and its queue wait counts from then. `None` arrives at the
+    /// start, as every call of a closed batch does.
+    pub fn arrival(&self, idx: CallIdx) -> Option<Duration> {
+        self.arrivals.get(idx.index()).copied().flatten()
     }
 
     /// Every call once, each after all its dependencies.
@@ -478,9 +500,18 @@ impl Plan {
         self.longest_chain(durations, false)
     }
 
-    /// Whether some call has an [arrival time](Call::arrival) (an open-loop load).
+    /// How many calls come before the first with an [arrival time](Plan::arrival): the
+    /// closed part of an open-loop load, or every call of a closed one.
+    pub fn closed_calls(&self) -> usize {
+        if self.arrivals.is_empty() {
+            return self.calls.len();
+        }
+        self.arrivals.iter().take_while(|a| a.is_none()).count()
+    }
+
+    /// Whether some call has an [arrival time](Plan::arrival) (an open-loop load).
     pub fn has_arrivals(&self) -> bool {
-        self.calls.iter().any(|c| c.arrival.is_some())
+        !self.arrivals.is_empty()
     }
 
     /// The longest chain of dependent calls, each starting no sooner than its arrival:
@@ -499,14 +530,13 @@ impl Plan {
         let mut finish = vec![Duration::ZERO; self.calls.len()];
         let mut longest = Duration::ZERO;
         for &idx in &self.topo {
-            let call = &self.calls[idx.index()];
             let released = if releases {
-                call.arrival.unwrap_or_default()
+                self.arrival(idx).unwrap_or_default()
             } else {
                 Duration::ZERO
             };
-            let start = call
-                .deps
+            let start = self
+                .deps(idx)
                 .iter()
                 .map(|d| finish[d.index()])
                 .max()
@@ -518,95 +548,6 @@ impl Plan {
         }
         longest
     }
-}
-
-/// Adjacency lists in one allocation (compressed sparse rows).
-#[derive(Clone, Debug)]
-struct Csr {
-    offsets: Vec<u32>,
-    targets: Vec<CallIdx>,
-}
-
-impl Csr {
-    fn dependents(calls: &[Call]) -> Self {
-        let mut counts = vec![0u32; calls.len() + 1];
-        for call in calls {
-            for dep in &call.deps {
-                counts[dep.index() + 1] += 1;
-            }
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        let mut next = counts.clone();
-        let mut targets = vec![CallIdx(0); counts[calls.len()] as usize];
-        for (i, call) in calls.iter().enumerate() {
-            for dep in &call.deps {
-                let slot = &mut next[dep.index()];
-                targets[*slot as usize] = CallIdx(i as u32);
-                *slot += 1;
-            }
-        }
-        Self {
-            offsets: counts,
-            targets,
-        }
-    }
-
-    fn row(&self, i: usize) -> &[CallIdx] {
-        &self.targets[self.offsets[i] as usize..self.offsets[i + 1] as usize]
-    }
-}
-
-/// Kahn's algorithm in input order; on a cycle, names one.
-fn topological_order(calls: &[Call], dependents: &Csr) -> Result<Vec<CallIdx>, PlanError> {
-    let mut pending: Vec<usize> = calls.iter().map(|c| c.deps.len()).collect();
-    let mut order: Vec<CallIdx> = (0..calls.len())
-        .filter(|&i| pending[i] == 0)
-        .map(|i| CallIdx(i as u32))
-        .collect();
-    let mut next = 0;
-    while next < order.len() {
-        let idx = order[next];
-        next += 1;
-        for &d in dependents.row(idx.index()) {
-            pending[d.index()] -= 1;
-            if pending[d.index()] == 0 {
-                order.push(d);
-            }
-        }
-    }
-    if order.len() == calls.len() {
-        return Ok(order);
-    }
-    Err(PlanError::Cycle(find_cycle(calls, &pending)))
-}
-
-/// Walks dependencies from a call left on a cycle (or behind one) until a call repeats.
-fn find_cycle(calls: &[Call], pending: &[usize]) -> Vec<String> {
-    let start = pending.iter().position(|&p| p > 0).expect("a call left unordered");
-    let mut seen = vec![usize::MAX; calls.len()];
-    let mut path = Vec::new();
-    let mut at = start;
-    while seen[at] == usize::MAX {
-        seen[at] = path.len();
-        path.push(at);
-        // Some dependency of an unordered call is itself unordered.
-        at = calls[at]
-            .deps
-            .iter()
-            .map(|d| d.index())
-            .find(|&d| pending[d] > 0)
-            .expect("an unordered call has an unordered dependency");
-    }
-    // `path[seen[at]..]` is the cycle, walked against the edges; report it along them.
-    let mut cycle: Vec<String> = path[seen[at]..]
-        .iter()
-        .rev()
-        .map(|&i| calls[i].id.to_string())
-        .collect();
-    cycle.push(cycle[0].clone());
-    cycle
 }
 
 #[cfg(test)]
@@ -707,8 +648,8 @@ mod tests {
         b.depends_on(z, x);
         b.depends_on(z, x);
         let plan = b.build().unwrap();
-        assert_eq!(plan.call(c).deps, [y, x, z]);
-        assert_eq!(plan.call(z).deps, [x]);
+        assert_eq!(plan.deps(c), [y, x, z]);
+        assert_eq!(plan.deps(z), [x]);
     }
 
     #[test]

@@ -443,6 +443,11 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// Most calls a run may keep a record of each ([`CallRecords::Keep`], which `--html`
+/// needs): about a gigabyte of records per million calls and run. Larger scenarios (up
+/// to [`MAX_CALLS`](crate::scenario::MAX_CALLS)) run with [`CallRecords::Omit`].
+pub const MAX_CALL_RECORDS: usize = 2_000_000;
+
 /// Whether a report keeps one record per call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CallRecords {
@@ -479,7 +484,7 @@ impl RunReport {
             CallRecords::Keep => Vec::with_capacity(run.calls.len()),
             CallRecords::Omit => Vec::new(),
         };
-        for (call, out) in plan.calls().iter().zip(&run.calls) {
+        for ((idx, call), out) in plan.indices().zip(plan.calls()).zip(&run.calls) {
             let t = call.tool.index();
             let stats = &mut tools[t];
             stats.count += 1;
@@ -502,7 +507,7 @@ impl RunReport {
             calls.push(CallReport {
                 id: call.id.to_string(),
                 tool: plan.tool(call.tool).name.clone(),
-                deps: call.deps.iter().map(|d| plan.call(*d).id.to_string()).collect(),
+                deps: plan.deps(idx).iter().map(|d| plan.call(*d).id.to_string()).collect(),
                 status: out.status,
                 attempts: out.attempts,
                 queued_s: out.ready.map(secs),

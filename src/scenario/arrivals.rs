@@ -194,7 +194,7 @@ impl Scenario {
         };
         // The closed calls stay, so they count against the limit too: otherwise the draw
         // would stop at the limit and the run would quietly offer less than the rate.
-        let closed = self.plan.calls().iter().take_while(|c| c.arrival.is_none()).count();
+        let closed = self.plan.closed_calls();
         let calls = arrivals.expected_calls() + closed as f64;
         if calls > MAX_CALLS as f64 {
             return Err(ArrivalsError::TooManyCalls { rate_per_s, calls });
@@ -207,7 +207,7 @@ impl Scenario {
 fn closed_part(plan: &Plan) -> PlanBuilder {
     // Arriving calls come last and nothing depends on them, so the closed calls keep
     // their indices and edges.
-    plan.builder_with_first(plan.calls().iter().take_while(|c| c.arrival.is_none()).count())
+    plan.builder_with_first(plan.closed_calls())
 }
 
 #[cfg(test)]

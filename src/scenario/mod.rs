@@ -49,9 +49,9 @@
 //! )
 //! .unwrap();
 //!
-//! let calls = scenario.plan.calls();
-//! assert_eq!(calls[0].id, "merge");
-//! assert_eq!(calls[0].deps.len(), 3);
+//! let merge = scenario.plan.find("merge").unwrap();
+//! assert_eq!(scenario.plan.calls()[0].id, "merge");
+//! assert_eq!(scenario.plan.deps(merge).len(), 3);
 //! assert_eq!(scenario.executor.max_concurrency.get(), 5);
 //!
 //! let err = parabench::scenario::parse("name = \"x\"\nseed = -1\n", Path::new("x.toml")).unwrap_err();
@@ -87,7 +87,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 ///
 /// Checked before anything is allocated, so `count = 1000000000` is an error rather
 /// than an exhausted machine.
-pub const MAX_CALLS: usize = 2_000_000;
+pub const MAX_CALLS: usize = 10_000_000;
 
 /// Most dependency edges a scenario may have once `[[generate]]` blocks are expanded.
 ///

@@ -99,6 +99,8 @@ fn scenario_holds(s: &Scenario) -> Result<(), String> {
     }
     let mut ids = std::collections::HashSet::with_capacity(calls.len());
     let mut edges = 0usize;
+    let idxs: Vec<_> = s.plan.indices().collect();
+    let arrives = |i: usize| s.plan.arrival(idxs[i]).is_some();
     for (i, call) in calls.iter().enumerate() {
         if call.id.trim().is_empty() || call.id.chars().any(hidden) || !ids.insert(call.id.as_str()) {
             return Err(format!("accepted the call id {:?} (call {i})", call.id));
@@ -106,7 +108,7 @@ fn scenario_holds(s: &Scenario) -> Result<(), String> {
         if call.tool.index() >= s.plan.tools().len() {
             return Err(format!("call {:?} has no tool", call.id));
         }
-        let mut deps: Vec<usize> = call.deps.iter().map(|d| d.index()).collect();
+        let mut deps: Vec<usize> = s.plan.deps(idxs[i]).iter().map(|d| d.index()).collect();
         if deps.iter().any(|&d| d >= calls.len() || d == i) {
             return Err(format!(
                 "call {:?} depends on {deps:?} of {} calls",
@@ -118,10 +120,10 @@ fn scenario_holds(s: &Scenario) -> Result<(), String> {
         if deps.windows(2).any(|w| w[0] == w[1]) {
             return Err(format!("call {:?} repeats a dependency: {deps:?}", call.id));
         }
-        if call.arrival.is_some() && !call.deps.is_empty() {
+        if arrives(i) && !deps.is_empty() {
             return Err(format!("arriving call {:?} has dependencies", call.id));
         }
-        if deps.iter().any(|&d| calls[d].arrival.is_some()) {
+        if deps.iter().any(|&d| arrives(d)) {
             return Err(format!("call {:?} depends on an arriving call", call.id));
         }
         edges += deps.len();
@@ -138,7 +140,7 @@ fn scenario_holds(s: &Scenario) -> Result<(), String> {
         return Err("the topological order is not a permutation of the calls".into());
     }
     for (i, call) in calls.iter().enumerate() {
-        if let Some(d) = call.deps.iter().find(|d| position[d.index()] > position[i]) {
+        if let Some(d) = s.plan.deps(idxs[i]).iter().find(|d| position[d.index()] > position[i]) {
             return Err(format!(
                 "{:?} comes before its dependency {:?}",
                 call.id,

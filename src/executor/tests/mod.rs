@@ -641,14 +641,14 @@ mod proptests {
                     prop_assert!(peak(&run, on_tool) <= *lim);
                 }
             }
-            for (i, call) in plan.calls().iter().enumerate() {
+            for (i, idx) in plan.indices().enumerate() {
                 let out = &run.calls[i];
-                let failed_dep = call.deps.iter().any(|d| run.calls[d.index()].status != CallStatus::Ok);
+                let failed_dep = plan.deps(idx).iter().any(|d| run.calls[d.index()].status != CallStatus::Ok);
                 prop_assert_eq!(out.status == CallStatus::Skipped, failed_dep, "call {}", i);
                 if let Some(start) = out.start {
-                    let arrival = call.arrival.unwrap_or_default();
+                    let arrival = plan.arrival(idx).unwrap_or_default();
                     prop_assert!(start >= arrival && out.ready >= Some(arrival), "call {} ran before it arrived", i);
-                    for d in &call.deps {
+                    for d in plan.deps(idx) {
                         prop_assert!(run.calls[d.index()].end <= start, "call {} started before dep {:?}", i, d);
                     }
                 }

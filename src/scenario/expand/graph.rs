@@ -497,7 +497,7 @@ mod tests {
         let s = ok(&format!("{TOOL}[[generate]]\ntool = \"a\"\ncount = 3\npriority = -2\n"));
         let ids: Vec<_> = s.plan.calls().iter().map(|c| (c.id.as_str(), c.priority)).collect();
         assert_eq!(ids, [("a1", -2), ("a2", -2), ("a3", -2)]);
-        assert!(s.plan.calls().iter().all(|c| c.deps.is_empty()));
+        assert!(s.plan.indices().all(|i| s.plan.deps(i).is_empty()));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
     let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
     let expect = expectations(&file.expect, map)?;
     // Arriving calls come after every closed one.
-    let closed = plan.calls().iter().take_while(|c| c.arrival.is_none()).count();
+    let closed = plan.closed_calls();
     let sweep = file
         .sweep
         .as_ref()
@@ -177,13 +177,8 @@ tool = "parse"
     }
 
     pub(super) fn deps_of(s: &Scenario, id: &str) -> Vec<String> {
-        let call = s
-            .plan
-            .calls()
-            .iter()
-            .find(|c| c.id == id)
-            .unwrap_or_else(|| panic!("no call {id}"));
-        ids(s, &call.deps)
+        let call = s.plan.find(id).unwrap_or_else(|| panic!("no call {id}"));
+        ids(s, s.plan.deps(call))
     }
 
     pub(super) const TOOL: &str = "name = \"t\"\n[tools.a]\nlatency = { dist = \"constant\", value = \"10ms\" }\n";
@@ -254,7 +249,8 @@ mod tests {
         assert_eq!(calls[0].priority, 5);
         assert_eq!(calls[1].tool.index(), 2);
         assert_eq!(deps_of(&s, "analyze"), ["w1", "s1"]);
-        assert!(calls[3..].iter().all(|c| c.deps.is_empty() && c.tool.index() == 0));
+        assert!(calls[3..].iter().all(|c| c.tool.index() == 0));
+        assert!(s.plan.indices().skip(3).all(|i| s.plan.deps(i).is_empty()));
 
         let e = &s.executor;
         assert_eq!(e.max_concurrency.get(), 5);

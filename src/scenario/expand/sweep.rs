@@ -158,10 +158,13 @@ mod tests {
         // A rate that would bring more calls than a scenario may have fails here, at
         // its line, not when `tune` reaches it.
         let err = parse(&with_sweep(OPEN_LOOP, "[10.0, 1e12]"), Path::new("s.toml")).unwrap_err();
-        assert!(err.to_string().contains("above the limit of 2000000"), "{err}");
+        assert!(
+            err.to_string().contains(&format!("above the limit of {MAX_CALLS}")),
+            "{err}"
+        );
         assert_eq!(err.located().unwrap().line, 18);
-        // 1,999,999 arriving calls a second for OPEN_LOOP's 1 s, and its one closed call,
-        // are exactly the limit.
+        // MAX_CALLS - 1 arriving calls a second for OPEN_LOOP's 1 s, and its one closed
+        // call, are exactly the limit.
         assert_eq!(ok(OPEN_LOOP).arrivals.unwrap().duration, Duration::from_secs(1));
         let at_limit = format!("[{}.0]", MAX_CALLS - 1);
         assert!(parse(&with_sweep(OPEN_LOOP, &at_limit), Path::new("s.toml")).is_ok());
