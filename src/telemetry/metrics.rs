@@ -8,10 +8,12 @@
 //! per decade (1, 2.5, 5), which is what tool latencies span: a cache hit to an LLM call.
 //! Percentiles that must be exact come from the local HDR histograms, not from these.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter};
+use opentelemetry::metrics::{AsyncInstrument, Counter, Gauge, Histogram, Meter, ObservableGauge};
 
 use super::names::metric;
 use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer, RunMode};
@@ -30,7 +32,9 @@ pub struct Instruments {
     pub(super) queue_wait: Histogram<f64>,
     pub(super) calls: Counter<u64>,
     pub(super) retries: Counter<u64>,
-    pub(super) in_flight: Gauge<i64>,
+    /// What `in_flight` reads when the metrics are collected.
+    pub(super) in_flight_now: InFlight,
+    _in_flight: ObservableGauge<i64>,
     limit: Gauge<i64>,
     speedup: Gauge<f64>,
 }
@@ -38,6 +42,8 @@ pub struct Instruments {
 impl Instruments {
     /// Creates the instruments on `meter`.
     pub fn new(meter: &Meter) -> Self {
+        let in_flight_now = InFlight::default();
+        let read = in_flight_now.clone();
         Instruments {
             duration: meter
                 .f64_histogram(metric::TOOL_DURATION)
@@ -59,10 +65,12 @@ impl Instruments {
                 .u64_counter(metric::TOOL_RETRIES)
                 .with_description("Attempts after a call's first")
                 .build(),
-            in_flight: meter
-                .i64_gauge(metric::IN_FLIGHT)
+            _in_flight: meter
+                .i64_observable_gauge(metric::IN_FLIGHT)
                 .with_description("Calls holding a slot")
+                .with_callback(move |gauge| read.observe(gauge))
                 .build(),
+            in_flight_now,
             limit: meter
                 .i64_gauge(metric::MAX_CONCURRENCY)
                 .with_description("The run's global concurrency limit")
@@ -85,6 +93,36 @@ impl Instruments {
     }
 }
 
+/// The calls in flight of each mode, as plain counters that the `in_flight` gauge reads
+/// when the metrics are collected: a gauge exports only its last value, so setting it
+/// on every attempt through the SDK (an attribute lookup each time, two per call) paid
+/// for values nobody sees.
+#[derive(Clone, Debug, Default)]
+pub struct InFlight(Arc<Mutex<Vec<ModeCell>>>);
+
+/// A mode's attribute and its calls in flight.
+type ModeCell = (KeyValue, Arc<AtomicI64>);
+
+impl InFlight {
+    /// The counter of runs in `mode` (`parallel`, `served`, ...); from now on exported.
+    pub fn of(&self, mode: &'static str) -> Arc<AtomicI64> {
+        let mut cells = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, cell)) = cells.iter().find(|(kv, _)| kv.value.as_str() == mode) {
+            return cell.clone();
+        }
+        let cell = Arc::new(AtomicI64::new(0));
+        cells.push((KeyValue::new(metric::MODE, mode), cell.clone()));
+        cell
+    }
+
+    fn observe(&self, gauge: &dyn AsyncInstrument<i64>) {
+        let cells = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (mode, cell) in cells.iter() {
+            gauge.observe(cell.load(Ordering::Relaxed), std::slice::from_ref(mode));
+        }
+    }
+}
+
 /// Records one run's metrics. Attribute sets are built once per tool, so recording a call
 /// allocates nothing.
 #[derive(Debug)]
@@ -96,7 +134,7 @@ pub struct MetricsObserver {
     by_tool: Vec<[KeyValue; 2]>,
     mode: [KeyValue; 1],
     tool_of: Vec<u32>,
-    in_flight: i64,
+    in_flight: Arc<AtomicI64>,
 }
 
 impl MetricsObserver {
@@ -122,12 +160,12 @@ impl MetricsObserver {
             .map(|t| [KeyValue::new(metric::TOOL, t.name.clone()), mode_kv.clone()])
             .collect();
         MetricsObserver {
-            instruments,
             by_outcome,
             by_tool,
             mode: [mode_kv],
             tool_of: plan.calls().iter().map(|c| c.tool.index() as u32).collect(),
-            in_flight: 0,
+            in_flight: instruments.in_flight_now.of(mode.as_str()),
+            instruments,
         }
     }
 }
@@ -137,22 +175,27 @@ impl Observer for MetricsObserver {
         self.instruments
             .limit
             .record(i64::try_from(max_concurrency).unwrap_or(i64::MAX), &self.mode);
-        self.instruments.in_flight.record(0, &self.mode);
+        self.in_flight.store(0, Ordering::Relaxed);
+        // Zero for every tool, so a tool that never retries still has a series to plot;
+        // after this only retries are added.
+        for by_tool in &self.by_tool {
+            self.instruments.retries.add(0, by_tool);
+        }
     }
 
     fn run_ended(&mut self, _: Duration) {
-        self.in_flight = 0;
-        self.instruments.in_flight.record(0, &self.mode);
+        self.in_flight.store(0, Ordering::Relaxed);
     }
 
     fn attempt_started(&mut self, _: CallIdx, _: u32, _: Duration, in_flight: usize) {
-        self.in_flight = i64::try_from(in_flight).unwrap_or(i64::MAX);
-        self.instruments.in_flight.record(self.in_flight, &self.mode);
+        self.in_flight
+            .store(i64::try_from(in_flight).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 
     fn attempt_ended(&mut self, _: CallIdx, _: u32, _: Duration, _: AttemptEnd) {
-        self.in_flight = (self.in_flight - 1).max(0);
-        self.instruments.in_flight.record(self.in_flight, &self.mode);
+        // Only this run's task changes it, so a load and a store are enough.
+        let now = self.in_flight.load(Ordering::Relaxed);
+        self.in_flight.store((now - 1).max(0), Ordering::Relaxed);
     }
 
     fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
@@ -164,8 +207,8 @@ impl Observer for MetricsObserver {
             i.duration.record(service.as_secs_f64(), &self.by_outcome[tool][status]);
             i.queue_wait.record(wait.as_secs_f64(), &self.by_tool[tool]);
         }
-        // Adding zero too, so a tool that never retried still has a series to plot.
-        i.retries
-            .add(u64::from(outcome.attempts.saturating_sub(1)), &self.by_tool[tool]);
+        if outcome.attempts > 1 {
+            i.retries.add(u64::from(outcome.attempts - 1), &self.by_tool[tool]);
+        }
     }
 }

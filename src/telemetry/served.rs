@@ -93,8 +93,9 @@ impl ServedCallTelemetry {
     pub fn in_flight(&self, calls: usize) {
         let value = i64::try_from(calls).unwrap_or(i64::MAX);
         self.instruments
-            .in_flight
-            .record(value, &[KeyValue::new(metric::MODE, SERVED_MODE)]);
+            .in_flight_now
+            .of(SERVED_MODE)
+            .store(value, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Exports an answered call: its span and its metrics.

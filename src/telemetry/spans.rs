@@ -11,9 +11,9 @@
 //! call's queue wait is the gap between its ready time (`parabench.queue_wait_s`) and the
 //! start of its `execute_tool` span.
 
-use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
@@ -22,7 +22,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 use super::names::{ATTEMPT_SPAN, BACKOFF_EVENT, EXECUTE_TOOL, RUN_SPAN, attr};
 use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer, RunMode};
-use crate::plan::{CallIdx, Plan};
+use crate::plan::{CallIdx, Plan, ToolKind};
 
 /// Where the next run's spans start, shared by a scenario's runs.
 #[derive(Clone, Debug)]
@@ -83,10 +83,81 @@ pub struct SpanObserver<'p> {
     mode: RunMode,
     timeline: Timeline,
     created: Arc<AtomicU64>,
-    span_names: Vec<Cow<'static, str>>,
+    /// Per tool: its span's name, and its name and kind as attributes, made once.
+    tools: Vec<(&'static str, [KeyValue; 2])>,
     anchor: SystemTime,
     run: Option<Context>,
-    attempts: Vec<Vec<AttemptRecord>>,
+    attempts: Attempts,
+}
+
+/// The attempts of the calls in flight, until each call's spans are emitted. Each call
+/// in flight borrows a list from a pool that is reused, so a call costs no allocation
+/// here, and a call not in flight four bytes.
+#[derive(Debug)]
+struct Attempts {
+    /// Per call: its list in `lists`, or `NONE`.
+    list_of: Vec<u32>,
+    lists: Vec<Vec<AttemptRecord>>,
+    free: Vec<u32>,
+}
+
+impl Attempts {
+    const NONE: u32 = u32::MAX;
+
+    fn new(calls: usize) -> Self {
+        Self {
+            list_of: vec![Self::NONE; calls],
+            lists: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, idx: CallIdx, record: AttemptRecord) {
+        let slot = &mut self.list_of[idx.index()];
+        if *slot == Self::NONE {
+            *slot = self.free.pop().unwrap_or_else(|| {
+                self.lists.push(Vec::new());
+                (self.lists.len() - 1) as u32
+            });
+        }
+        self.lists[*slot as usize].push(record);
+    }
+
+    fn last_mut(&mut self, idx: CallIdx) -> Option<&mut AttemptRecord> {
+        let slot = self.list_of[idx.index()];
+        self.lists.get_mut(slot as usize)?.last_mut()
+    }
+
+    /// Hands the call's attempts to `each`, in order, and returns its list to the pool.
+    fn take(&mut self, idx: CallIdx, mut each: impl FnMut(&AttemptRecord)) -> usize {
+        let slot = std::mem::replace(&mut self.list_of[idx.index()], Self::NONE);
+        let Some(list) = self.lists.get_mut(slot as usize) else {
+            return 0;
+        };
+        list.iter().for_each(&mut each);
+        let n = list.len();
+        list.clear();
+        self.free.push(slot);
+        n
+    }
+}
+
+/// A tool's span name, `execute_tool {tool}`, made once per process and tool: span names
+/// are `Cow<'static, str>`, and an owned one would be copied for every call. What is kept
+/// is bounded by the tool names a process sees.
+fn span_name(tool: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let name = format!("{EXECUTE_TOOL} {tool}");
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&known) = names.get(name.as_str()) {
+        return known;
+    }
+    let name: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(name);
+    name
 }
 
 impl<'p> SpanObserver<'p> {
@@ -105,14 +176,24 @@ impl<'p> SpanObserver<'p> {
             mode,
             timeline,
             created,
-            span_names: plan
+            tools: plan
                 .tools()
                 .iter()
-                .map(|t| Cow::Owned(format!("{EXECUTE_TOOL} {}", t.name)))
+                .map(|t| {
+                    let kind = match t.kind {
+                        ToolKind::Io => "io",
+                        ToolKind::Cpu => "cpu",
+                    };
+                    let attributes = [
+                        KeyValue::new(attr::GEN_AI_TOOL_NAME, Arc::<str>::from(t.name.as_str())),
+                        KeyValue::new(attr::TOOL_KIND, kind),
+                    ];
+                    (span_name(&t.name), attributes)
+                })
                 .collect(),
             anchor: SystemTime::UNIX_EPOCH,
             run: None,
-            attempts: vec![Vec::new(); plan.calls().len()],
+            attempts: Attempts::new(plan.calls().len()),
         }
     }
 
@@ -123,17 +204,19 @@ impl<'p> SpanObserver<'p> {
     fn emit_call<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
         let Some(run) = &self.run else { return };
         let call = self.plan.call(idx);
-        let tool = self.plan.tool(call.tool);
+        let (span_name, [tool_name, tool_kind]) = &self.tools[call.tool.index()];
         let start = outcome.start.unwrap_or(outcome.end);
-        let mut attributes = vec![
+        // Room for every attribute a call may have, so that none reallocates.
+        let mut attributes = Vec::with_capacity(10);
+        attributes.extend([
             KeyValue::new(attr::GEN_AI_OPERATION, EXECUTE_TOOL),
-            KeyValue::new(attr::GEN_AI_TOOL_NAME, tool.name.clone()),
+            tool_name.clone(),
             KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.to_string()),
-            KeyValue::new(attr::TOOL_KIND, tool.kind.to_string()),
+            tool_kind.clone(),
             KeyValue::new(attr::PRIORITY, i64::from(call.priority)),
             KeyValue::new(attr::ATTEMPTS, i64::from(outcome.attempts)),
             KeyValue::new(attr::OUTCOME, outcome.status.as_str()),
-        ];
+        ]);
         if let Some(wait) = outcome.queue_wait() {
             attributes.push(KeyValue::new(attr::QUEUE_WAIT_S, wait.as_secs_f64()));
         }
@@ -145,7 +228,7 @@ impl<'p> SpanObserver<'p> {
         }
         let mut span = self
             .tracer
-            .span_builder(self.span_names[call.tool.index()].clone())
+            .span_builder(*span_name)
             .with_kind(SpanKind::Internal)
             .with_start_time(self.at(start))
             .with_attributes(attributes)
@@ -154,36 +237,35 @@ impl<'p> SpanObserver<'p> {
             span.set_status(Status::error(self.failure(outcome)));
         }
         let call_cx = run.with_span(span);
-        let attempts = std::mem::take(&mut self.attempts[idx.index()]);
-        for attempt in &attempts {
+        let (tracer, anchor) = (&self.tracer, self.anchor);
+        let attempts = self.attempts.take(idx, |attempt| {
             let (end, result) = match attempt.end {
                 Some((end, how)) => (end, attempt_outcome(how)),
                 None => (outcome.end, "cancelled"),
             };
-            let mut child = self
-                .tracer
+            let mut child = tracer
                 .span_builder(ATTEMPT_SPAN)
                 .with_kind(SpanKind::Internal)
-                .with_start_time(self.at(attempt.start))
+                .with_start_time(anchor + attempt.start)
                 .with_attributes([
                     KeyValue::new(attr::ATTEMPT, i64::from(attempt.number)),
                     KeyValue::new(attr::OUTCOME, result),
                 ])
-                .start_with_context(&self.tracer, &call_cx);
+                .start_with_context(tracer, &call_cx);
             if result != "ok" {
                 child.set_status(Status::error(result));
             }
             if let Some(delay) = attempt.backoff {
                 child.add_event_with_timestamp(
                     BACKOFF_EVENT,
-                    self.at(end),
+                    anchor + end,
                     vec![KeyValue::new(attr::BACKOFF_S, delay.as_secs_f64())],
                 );
             }
-            child.end_with_timestamp(self.at(end));
-        }
+            child.end_with_timestamp(anchor + end);
+        });
         call_cx.span().end_with_timestamp(self.at(outcome.end));
-        self.created.fetch_add(1 + attempts.len() as u64, Ordering::Relaxed);
+        self.created.fetch_add(1 + attempts as u64, Ordering::Relaxed);
     }
 
     fn failure<O>(&self, outcome: &CallOutcome<O>) -> String {
@@ -236,28 +318,31 @@ impl Observer for SpanObserver<'_> {
     }
 
     fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, _: usize) {
-        self.attempts[idx.index()].push(AttemptRecord {
-            number: attempt,
-            start: at,
-            end: None,
-            backoff: None,
-        });
+        self.attempts.push(
+            idx,
+            AttemptRecord {
+                number: attempt,
+                start: at,
+                end: None,
+                backoff: None,
+            },
+        );
     }
 
     fn attempt_began(&mut self, idx: CallIdx, _: u32, at: Duration) {
-        if let Some(last) = self.attempts[idx.index()].last_mut() {
+        if let Some(last) = self.attempts.last_mut(idx) {
             last.start = at;
         }
     }
 
     fn attempt_ended(&mut self, idx: CallIdx, _: u32, at: Duration, end: AttemptEnd) {
-        if let Some(last) = self.attempts[idx.index()].last_mut() {
+        if let Some(last) = self.attempts.last_mut(idx) {
             last.end = Some((at, end));
         }
     }
 
     fn backoff(&mut self, idx: CallIdx, _: u32, _: Duration, delay: Duration) {
-        if let Some(last) = self.attempts[idx.index()].last_mut() {
+        if let Some(last) = self.attempts.last_mut(idx) {
             last.backoff = Some(delay);
         }
     }
