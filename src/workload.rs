@@ -17,7 +17,7 @@
 
 use crate::plan::{CallIdx, Plan, PlanBuilder, ToolSpec};
 
-/// `n` independent calls of one I/O tool `noop`, ids `c0..`.
+/// `n` independent calls of one I/O tool `noop`, ids `c1..`.
 ///
 /// # Panics
 ///
@@ -25,9 +25,7 @@ use crate::plan::{CallIdx, Plan, PlanBuilder, ToolSpec};
 pub fn independent(n: usize) -> Plan {
     let mut plan = PlanBuilder::new();
     let tool = plan.tool(ToolSpec::io("noop"));
-    for i in 0..n {
-        plan.call(format!("c{i}"), tool);
-    }
+    plan.generate("c", n, tool, 0);
     plan.build().expect("n > 0 independent calls form a plan")
 }
 
@@ -36,8 +34,8 @@ pub fn wide(dependents: usize) -> Plan {
     let mut plan = PlanBuilder::new();
     let tool = plan.tool(ToolSpec::io("io"));
     let root = plan.call("root", tool);
-    for i in 0..dependents {
-        let call = plan.call(format!("c{i}"), tool);
+    for i in 1..=dependents as u64 {
+        let call = plan.call_numbered("c", i, tool, 0);
         plan.depends_on(call, root);
     }
     plan.build().expect("a fan-out is a DAG")
@@ -52,8 +50,8 @@ pub fn chain(n: usize) -> Plan {
     let mut plan = PlanBuilder::new();
     let tool = plan.tool(ToolSpec::io("io"));
     let mut prev: Option<CallIdx> = None;
-    for i in 0..n {
-        let call = plan.call(format!("c{i}"), tool);
+    for i in 1..=n as u64 {
+        let call = plan.call_numbered("c", i, tool, 0);
         if let Some(prev) = prev {
             plan.depends_on(call, prev);
         }
@@ -64,7 +62,8 @@ pub fn chain(n: usize) -> Plan {
 
 /// `groups` fan-out/fan-in groups, `groups × (fan + 2)` calls in all: a root per group
 /// (`r{g}`, a search), `fan` workers that each need their group's root (`w{g}_{i}`, a
-/// fetch), and a join per group that needs every worker of its group (`j{g}`, a summary).
+/// fetch), and a join per group that needs every worker of its group (`j{g}`, a summary),
+/// numbered from 1.
 ///
 /// Input order is every root, then every worker (group by group), then every join, so
 /// with constant latency `L` and `max_concurrency = groups` the makespan is exactly
@@ -79,17 +78,20 @@ pub fn fan_out_in(groups: usize, fan: usize) -> Plan {
     let search = plan.tool(ToolSpec::io("search"));
     let fetch = plan.tool(ToolSpec::io("fetch"));
     let summary = plan.tool(ToolSpec::io("summary"));
-    let roots: Vec<CallIdx> = (0..groups).map(|g| plan.call(format!("r{g}"), search)).collect();
+    let roots: Vec<CallIdx> = (1..=groups as u64)
+        .map(|g| plan.call_numbered("r", g, search, 0))
+        .collect();
     let mut workers = Vec::with_capacity(groups * fan);
     for (g, &root) in roots.iter().enumerate() {
-        for i in 0..fan {
-            let call = plan.call(format!("w{g}_{i}"), fetch);
+        let prefix = format!("w{}_", g + 1);
+        for i in 1..=fan as u64 {
+            let call = plan.call_numbered(&prefix, i, fetch, 0);
             plan.depends_on(call, root);
             workers.push(call);
         }
     }
     for g in 0..groups {
-        let join = plan.call(format!("j{g}"), summary);
+        let join = plan.call_numbered("j", g as u64 + 1, summary, 0);
         for &worker in &workers[g * fan..(g + 1) * fan] {
             plan.depends_on(join, worker);
         }
@@ -133,7 +135,7 @@ mod tests {
         assert!(c.indices().skip(1).all(|i| c.deps(i).len() == 1));
         let f = fan_out_in(2, 3);
         assert_eq!(f.calls().len(), 10);
-        assert_eq!(f.calls()[9].id, "j1");
+        assert_eq!(f.calls()[9].id, "j2");
         assert_eq!(f.deps(f.find("j1").unwrap()).len(), 3);
         let g = fan_out_in(2, 0);
         assert_eq!(g.deps(g.indices().nth(3).unwrap()).len(), 1);
