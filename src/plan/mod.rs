@@ -680,6 +680,33 @@ mod tests {
     }
 
     #[test]
+    fn a_builder_from_a_plans_first_calls_keeps_their_edges_ids_and_arrivals() {
+        let mut b = PlanBuilder::new();
+        let t = b.tool(ToolSpec::io("t"));
+        let root = b.call("root", t);
+        let block = b.generate("g", 3, t, 1);
+        for i in block.start.index()..block.end.index() {
+            b.depends_on(CallIdx(i as u32), root);
+        }
+        let late = b.call_numbered("r", 1, t, 0);
+        b.arrives_at(late, Duration::from_millis(5));
+        let plan = b.build().unwrap();
+        assert_eq!(plan.closed_calls(), 4);
+
+        let mut again = plan.builder_with_first(plan.closed_calls());
+        assert_eq!(again.find("r1"), None);
+        assert_eq!(again.find("g3"), Some(CallIdx(3)));
+        let r = again.call_numbered("r", 1, t, 0);
+        again.arrives_at(r, Duration::from_millis(7));
+        let rebuilt = again.build().unwrap();
+        assert_eq!(rebuilt.deps(CallIdx(2)), [root]);
+        assert_eq!(rebuilt.calls()[2].priority, 1);
+        assert_eq!(rebuilt.arrival(r), Some(Duration::from_millis(7)));
+        assert_eq!(rebuilt.arrival(CallIdx(3)), None);
+        assert_eq!(rebuilt.find("r1"), Some(r));
+    }
+
+    #[test]
     fn topological_order_keeps_input_order_among_independent_calls() {
         let mut b = PlanBuilder::new();
         let t = b.tool(ToolSpec::io("t"));
