@@ -150,4 +150,47 @@ mod tests {
         assert_eq!(wall(&fan_out_in(10, 8), 10), ms(8 + 2));
         assert_eq!(wall(&fan_out_in(3, 0), 3), ms(2));
     }
+
+    #[test]
+    fn a_sole_waiter_moves_the_clock_itself_to_the_same_schedule() {
+        use crate::executor::{Jitter, RetryPolicy};
+        use crate::sim::{FailureModel, Latency, LimitPolicy};
+
+        let ms = Duration::from_millis;
+        // Dependencies, limits, retries with backoff, failures and hangs cut by timeouts: every
+        // kind of instant the clock moves to.
+        let plan = fan_out_in(20, 30);
+        let model = ToolModel {
+            latency: Latency::Uniform { min: ms(1), max: ms(9) },
+            failure: FailureModel::new(0.2, 0.05).unwrap(),
+            limit_policy: LimitPolicy::Wait,
+        };
+        let config = ExecutorConfig {
+            attempt_timeout: Some(ms(8)),
+            retry: RetryPolicy::new(std::num::NonZeroU32::new(3).unwrap(), ms(2), 2.0, ms(10), Jitter::Full).unwrap(),
+            ..ExecutorConfig::with_max_concurrency(16)
+        };
+        let schedule = |sole: bool| {
+            let clock = Clock::simulated();
+            let sim = SimTool::new(&plan, vec![model.clone(); 3], 7, clock.clone(), NonZeroUsize::MIN).unwrap();
+            let mut executor = Executor::new(config.clone());
+            if sole {
+                executor = executor.sole_waiter();
+            }
+            let run = virtual_runtime().unwrap().block_on(executor.run(&plan, &sim, &clock));
+            let calls: Vec<_> = run
+                .calls
+                .iter()
+                .map(|c| (c.status, c.attempts, c.start, c.end))
+                .collect();
+            (calls, run.wall)
+        };
+        let (alone, wall) = schedule(true);
+        assert_eq!((alone.clone(), wall), schedule(false));
+        let statuses: std::collections::HashSet<_> = alone.iter().map(|c| c.0).collect();
+        assert!(
+            statuses.len() >= 3,
+            "errors, timeouts or skips as well as successes: {statuses:?}"
+        );
+    }
 }

@@ -178,6 +178,17 @@ impl Clock {
         }
     }
 
+    /// Simulated time only: moves time to the next deadline at once and wakes what is due,
+    /// as [`Clock::drive`] does when the runtime is idle. Only for a caller that knows
+    /// nothing else can run (no other task, and none of its own futures woken); false
+    /// when nothing waits on the clock, or on a real clock.
+    pub(crate) fn fire_next(&self) -> bool {
+        match self {
+            Clock::Real(_) => false,
+            Clock::Virtual(c) => c.fire_next(),
+        }
+    }
+
     /// Runs `fut` to completion while driving the clock.
     ///
     /// # Errors

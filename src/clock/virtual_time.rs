@@ -98,8 +98,9 @@ impl VirtualClock {
         }
     }
 
-    /// Moves time to the earliest deadline and wakes everything due then.
-    fn fire_next(&self) -> bool {
+    /// Moves time to the earliest deadline and wakes everything due then; false if
+    /// nothing waits on the clock.
+    pub(super) fn fire_next(&self) -> bool {
         let mut due = Vec::new();
         {
             let mut state = self.state();

@@ -69,7 +69,8 @@ impl Runner {
             clock.clone(),
             self.cores,
         )?;
-        let mut executor = Executor::new(config);
+        // The run is the only future of its task.
+        let mut executor = Executor::new(config).sole_waiter();
         if let Some(token) = &self.interrupt {
             executor = executor.stop_on(token.clone());
         }

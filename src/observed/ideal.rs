@@ -185,7 +185,7 @@ impl Replay {
             clock: clock.clone(),
             durations: &self.durations,
         };
-        let executor = Executor::new(ExecutorConfig::with_max_concurrency(limit.get()));
+        let executor = Executor::new(ExecutorConfig::with_max_concurrency(limit.get())).sole_waiter();
         let outcome = runtime.block_on(executor.run(&self.plan, &tool, &clock));
         let mut before = Duration::ZERO;
         let steps = self
