@@ -22,6 +22,9 @@ use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/peak.rs"]
+mod peak;
+
 use futures::StreamExt;
 use parabench::executor::ToolError;
 
@@ -171,23 +174,9 @@ fn path(p: &Path) -> Result<&str, String> {
 
 /// Runs the command to its end: wall time from spawn to exit, and its peak resident set.
 fn measure(command: &mut Command) -> Result<(Duration, u64), String> {
-    let started = Instant::now();
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value to be overwritten; the pid is our own
-    // child, which `std` never waits for as the `Child` is forgotten below.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    std::mem::forget(child);
-    if reaped != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("{command:?} failed (status {status})"));
+    let measured = peak::run(command.stderr(Stdio::inherit())).map_err(|e| e.to_string())?;
+    if measured.code != Some(0) {
+        return Err(format!("{command:?} failed (exit {:?})", measured.code));
     }
-    // Linux reports ru_maxrss in KiB.
-    Ok((wall, u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024))
+    Ok((measured.wall, measured.peak_bytes))
 }

@@ -3,6 +3,8 @@
 //! records (`--no-calls`). Memory is the child's own peak resident set, from wait4(2).
 
 mod common;
+#[path = "common/peak.rs"]
+mod peak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,27 +18,15 @@ const BYTES_PER_CALL_WITH_RECORDS: f64 = 1_500.0;
 
 /// Runs the binary with `args` and returns its exit code and peak resident memory.
 fn run_measured(args: &[&str]) -> (i32, u64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_parabench"))
-        .args(args)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    let mut status = 0;
-    // SAFETY: zeroed rusage is a valid value to be overwritten; the pid is our own child,
-    // which `std` never waits for as the `Child` is forgotten below.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    std::mem::forget(child);
-    assert_eq!(reaped, pid);
-    assert!(libc::WIFEXITED(status), "killed: {status}");
-    // Linux reports ru_maxrss in KiB.
-    (
-        libc::WEXITSTATUS(status),
-        u64::try_from(usage.ru_maxrss).unwrap() * 1024,
+    let measured = peak::run(
+        Command::new(env!("CARGO_BIN_EXE_parabench"))
+            .args(args)
+            .current_dir(root())
+            .stderr(Stdio::null()),
     )
+    .unwrap();
+    let code = measured.code.expect("the child exited, not killed by a signal");
+    (code, measured.peak_bytes)
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -71,6 +71,8 @@ pub struct ServedCallTelemetry {
     /// Per tool: its span name and its name as an attribute value.
     tools: Arc<[(String, opentelemetry::StringValue)]>,
     created: Arc<AtomicU64>,
+    /// What the in-flight gauge reads for `mode = served`.
+    in_flight: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl ServedCallTelemetry {
@@ -86,16 +88,14 @@ impl ServedCallTelemetry {
             instruments: telemetry.instruments.clone(),
             tools,
             created: telemetry.spans_created.clone(),
+            in_flight: telemetry.instruments.in_flight_now.of(SERVED_MODE),
         }
     }
 
     /// Records the calls in flight at the server (arrived, not yet answered).
     pub fn in_flight(&self, calls: usize) {
         let value = i64::try_from(calls).unwrap_or(i64::MAX);
-        self.instruments
-            .in_flight_now
-            .of(SERVED_MODE)
-            .store(value, std::sync::atomic::Ordering::Relaxed);
+        self.in_flight.store(value, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Exports an answered call: its span and its metrics.

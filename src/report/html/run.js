@@ -564,11 +564,7 @@
       const area = new Path2D(line);
       area.lineTo(x(horizon), yOf(0));
       area.closePath();
-      ctx.fillStyle = 'rgba(0, 114, 178, 0.18)';
-      ctx.fill(area);
-      ctx.strokeStyle = LINE_COLOUR;
-      ctx.lineWidth = 1.25;
-      ctx.stroke(line);
+      fillUnder(ctx, area, line, 0.18);
       ctx.strokeStyle = RULE;
       ctx.lineWidth = 1;
       ctx.beginPath();
@@ -584,6 +580,15 @@
   }
 
   /** A band's limit as a dashed line (when it has one), and its scale: 0 and the top value, in calls. */
+  // A count over time: the area under it, tinted, and its line on top.
+  function fillUnder(ctx, area, line, alpha) {
+    ctx.fillStyle = `rgba(0, 114, 178, ${alpha})`;
+    ctx.fill(area);
+    ctx.strokeStyle = LINE_COLOUR;
+    ctx.lineWidth = 1.25;
+    ctx.stroke(line);
+  }
+
   function limitAndScale(ctx, x0, x1, yOf, limit, yMax) {
     if (limit) {
       ctx.save();
@@ -643,11 +648,7 @@
       }
       area.lineTo(bx(buckets), yOf(0));
       area.closePath();
-      ctx.fillStyle = 'rgba(0, 114, 178, 0.25)';
-      ctx.fill(area);
-      ctx.strokeStyle = LINE_COLOUR;
-      ctx.lineWidth = 1.25;
-      ctx.stroke(line);
+      fillUnder(ctx, area, line, 0.25);
       limitAndScale(ctx, x0, x1, yOf, limit, yMax);
       y += h + gap;
     });
