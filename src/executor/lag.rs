@@ -93,7 +93,10 @@ impl<F: Future> Future for Stamped<F> {
             let done = deadline.or(woken);
             return out.map(|out| (out, done));
         }
-        let first = this.fut.as_mut().poll(cx);
+        // Not the task's waker: the future is polled again at once, below, and what it
+        // registers now would wake the executor's task directly at the end of its wait,
+        // as well as through the stamp (twice per call, one wake-up spurious).
+        let first = this.fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
         if first.is_ready() {
             return first.map(|out| (out, None));
         }
@@ -119,6 +122,40 @@ mod tests {
     async fn a_future_ready_at_once_has_no_wake_up() {
         let (out, done) = stamped(async { 7 }).await;
         assert_eq!((out, done), (7, None));
+    }
+
+    /// Counts the times it was woken.
+    #[derive(Default)]
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_waiting_future_holds_only_the_stamps_waker() {
+        // The future keeps every waker it was polled with, as a timer that registers
+        // on each poll would; waking them all should wake the task once, through the stamp.
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<Waker>::new()));
+        let kept = seen.clone();
+        let mut polls = 0;
+        let fut = std::future::poll_fn(move |cx| {
+            kept.lock().unwrap().push(cx.waker().clone());
+            polls += 1;
+            if polls > 2 { Poll::Ready(()) } else { Poll::Pending }
+        });
+        let mut stamped = std::pin::pin!(stamped(fut));
+        let task = Arc::new(Counter::default());
+        let waker = Waker::from(task.clone());
+        assert!(stamped.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        seen.lock().unwrap().drain(..).for_each(Waker::wake);
+        assert_eq!(task.0.load(Ordering::Relaxed), 1, "woken once, by the stamp");
+        let Poll::Ready(((), done)) = stamped.as_mut().poll(&mut Context::from_waker(&waker)) else {
+            panic!("ready on its third poll");
+        };
+        assert!(done.is_some(), "the wake-up was noted");
     }
 
     #[test]

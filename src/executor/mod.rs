@@ -463,9 +463,12 @@ impl<'a, T: Tool> StepEnv<'a, T> {
             attempt,
             outputs: self.outputs,
         };
-        // A panicking tool fails its own call, not the run.
-        let call = AssertUnwindSafe(self.tool.call(ctx)).catch_unwind();
         let work = async {
+            // Made here, not captured from outside: a future captured by an async block
+            // is stored beside the copy it awaits, which doubled every step's size (and
+            // the bytes moved to start one) for a tool whose future is large.
+            // A panicking tool fails its own call, not the run.
+            let call = AssertUnwindSafe(self.tool.call(ctx)).catch_unwind();
             match self.timeout {
                 Some(limit) => Box::pin(self.clock.timeout(limit, call))
                     .await

@@ -199,6 +199,23 @@ impl SimTool {
         self.models[tool.index()].draw(self.seed, self.call_keys[idx.index()], attempt)
     }
 
+    /// Holds a core for `latency` of work.
+    async fn compute(&self, idx: crate::plan::CallIdx, latency: Duration) {
+        match &self.cores {
+            Cores::Real(pool) => {
+                let core = pool.acquire().await;
+                let _held = self.hold_core(idx);
+                core.work(latency).await;
+            }
+            Cores::Virtual(cores) => {
+                let _core = cores.acquire().await.expect("the semaphore is never closed");
+                let _held = self.hold_core(idx);
+                self.clock.sleep(latency).await;
+            }
+            Cores::None => unreachable!("built with cores for every CPU tool"),
+        }
+    }
+
     async fn attempt(&self, ctx: CallContext<'_, ()>) -> Result<(), ToolError> {
         let tool = ctx.call().tool;
         let Draw { latency, fate } = self.draw(ctx.index(), tool, ctx.attempt());
@@ -206,19 +223,10 @@ impl SimTool {
             // Only the attempt's timeout or the run's deadline ends it.
             return std::future::pending().await;
         }
-        match (self.kinds[tool.index()], &self.cores) {
-            (ToolKind::Io, _) => self.clock.sleep(latency).await,
-            (ToolKind::Cpu, Cores::Real(pool)) => {
-                let core = pool.acquire().await;
-                let _held = self.hold_core(ctx.index());
-                core.work(latency).await;
-            }
-            (ToolKind::Cpu, Cores::Virtual(cores)) => {
-                let _core = cores.acquire().await.expect("the semaphore is never closed");
-                let _held = self.hold_core(ctx.index());
-                self.clock.sleep(latency).await;
-            }
-            (ToolKind::Cpu, Cores::None) => unreachable!("built with cores for every CPU tool"),
+        match self.kinds[tool.index()] {
+            ToolKind::Io => self.clock.sleep(latency).await,
+            // Boxed, so that an I/O call's future is not the size of a CPU call's.
+            ToolKind::Cpu => Box::pin(self.compute(ctx.index(), latency)).await,
         }
         match fate {
             Fate::Fail => Err(ToolError::new("simulated failure")),

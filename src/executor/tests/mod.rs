@@ -527,11 +527,68 @@ fn a_step_future_stays_small_whatever_the_clock() {
             "{} bytes",
             std::mem::size_of_val(&step)
         );
+        let real = crate::clock::RealClock::new();
         assert!(
-            std::mem::size_of_val(&clock.sleep_until(Duration::ZERO)) > 144,
+            std::mem::size_of_val(&real.sleep_until(Duration::ZERO)) > 144,
             "the guard guards something"
         );
     }
+}
+
+#[test]
+fn a_large_tool_future_is_stored_once_in_its_step() {
+    // A tool future is made inside the step, not captured by it: captured by an async
+    // block, it was stored twice (the capture and the copy it awaits), and every step,
+    // with all those bytes, is moved to start.
+    struct Large;
+    impl Tool for Large {
+        type Output = ();
+        async fn call(&self, _: CallContext<'_, ()>) -> Result<(), ToolError> {
+            let state = [7u8; 1024];
+            tokio::task::yield_now().await;
+            std::hint::black_box(&state);
+            Ok(())
+        }
+    }
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    let idx = b.call("a", t);
+    let plan = b.build().unwrap();
+    let outputs = [std::sync::OnceLock::new()];
+    let clock = Clock::real();
+    let env = StepEnv {
+        plan: &plan,
+        tool: &Large,
+        clock: &clock,
+        origin: Duration::ZERO,
+        wall_origin: clock.wall_origin(),
+        timeout: None,
+        outputs: &outputs,
+    };
+    let ctx = CallContext {
+        idx,
+        plan: &plan,
+        attempt: 1,
+        outputs: &outputs,
+    };
+    let tool_future = std::mem::size_of_val(&Large.call(ctx));
+    let step = std::mem::size_of_val(&env.run(Step::Attempt { idx, attempt: 1 }));
+    assert!(tool_future >= 1024, "{tool_future} bytes");
+    assert!(
+        step <= tool_future + 144,
+        "{step} bytes for a tool future of {tool_future}"
+    );
+}
+
+#[test]
+fn a_clock_wait_is_the_size_of_a_simulated_one() {
+    // Every future that may wait on a `Clock` carries its wait: the real one is boxed.
+    let (clock, simulated) = (Clock::real(), crate::clock::VirtualClock::new());
+    let wait = std::mem::size_of_val(&clock.sleep_until(Duration::ZERO));
+    let real = std::mem::size_of_val(&crate::clock::RealClock::new().sleep_until(Duration::ZERO));
+    let virt = std::mem::size_of_val(&simulated.sleep_until(Duration::ZERO));
+    assert!(wait <= virt + 32, "{wait} bytes; simulated {virt}, real {real}");
+    assert!(real > 2 * wait, "the real wait is the large one: {real} bytes");
 }
 
 mod proptests {
