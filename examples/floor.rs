@@ -9,7 +9,10 @@
 //!   `[[generate]]` block of CALLS zero-latency calls at `max_concurrency = LIMIT`;
 //! - this program with `--bare`: CALLS calls that return at once, through
 //!   `buffered(LIMIT)` on a two-worker tokio runtime, collected in input order (the
-//!   `futures_buffered` baseline of `benches/executor.rs`, as a process of its own).
+//!   `futures_buffered` baseline of `benches/executor.rs`, as a process of its own);
+//! - this program with `--timed`: the same, but each call also reads the clock when it
+//!   starts and when it ends, and keeps both (`futures_buffered_timed`): the floor for
+//!   anything that reports how long each call took.
 //!
 //! It prints each one's wall time (spawn to exit; the median over the rounds) and peak
 //! resident memory (the child's `ru_maxrss` from wait4(2)), their ratio, and the time
@@ -31,7 +34,13 @@ use parabench::executor::ToolError;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("--bare") => return bare(number(args.get(1), 1_000_000), number(args.get(2), 64)),
+        Some(mode @ ("--bare" | "--timed")) => {
+            return bare(
+                number(args.get(1), 1_000_000),
+                number(args.get(2), 64),
+                mode == "--timed",
+            );
+        }
         Some("--parse") => return parse(Path::new(args.get(1).map_or("", String::as_str))),
         _ => {}
     }
@@ -56,16 +65,31 @@ async fn noop_call(i: usize) -> Result<(), ToolError> {
     Ok(())
 }
 
-/// The floor: what polling one ready future per call costs, with its result kept.
-fn bare(calls: usize, limit: usize) -> ExitCode {
+/// The call of the timed floor: [`noop_call`] with when it started and ended.
+async fn timed_call(origin: Instant, i: usize) -> (Duration, Duration, Result<(), ToolError>) {
+    let start = origin.elapsed();
+    let result = noop_call(i).await;
+    (start, origin.elapsed(), result)
+}
+
+/// The floor: what polling one ready future per call costs, with its result kept; with
+/// `timed`, also each call's start and end, read on the clock as a harness must read it.
+fn bare(calls: usize, limit: usize, timed: bool) -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let results: Vec<Result<(), ToolError>> =
-        rt.block_on(futures::stream::iter(0..calls).map(noop_call).buffered(limit).collect());
-    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let stream = futures::stream::iter(0..calls);
+    let ok = if timed {
+        let origin = Instant::now();
+        let results: Vec<(Duration, Duration, Result<(), ToolError>)> =
+            rt.block_on(stream.map(|i| timed_call(origin, i)).buffered(limit).collect());
+        results.iter().filter(|r| r.2.is_ok() && r.1 >= r.0).count()
+    } else {
+        let results: Vec<Result<(), ToolError>> = rt.block_on(stream.map(noop_call).buffered(limit).collect());
+        results.iter().filter(|r| r.is_ok()).count()
+    };
     println!("{ok} of {calls} calls ok");
     if ok == calls {
         ExitCode::SUCCESS
@@ -112,6 +136,7 @@ fn compare(calls: usize, limit: usize, rounds: usize) -> Result<(), String> {
     let mut parse = Duration::MAX;
     let mut ours = Vec::new();
     let mut floor = Vec::new();
+    let mut timed = Vec::new();
     for _ in 0..rounds {
         // In a child of its own, as everything measured here: a child's peak resident set
         // starts from its parent's (Linux keeps the larger across exec), so this process
@@ -139,11 +164,9 @@ fn compare(calls: usize, limit: usize, rounds: usize) -> Result<(), String> {
             "real",
         ];
         ours.push(measure(Command::new(&parabench).args(run))?);
-        floor.push(measure(Command::new(&me).args([
-            "--bare",
-            &calls.to_string(),
-            &limit.to_string(),
-        ]))?);
+        let (n, l) = (calls.to_string(), limit.to_string());
+        floor.push(measure(Command::new(&me).args(["--bare", &n, &l]))?);
+        timed.push(measure(Command::new(&me).args(["--timed", &n, &l]))?);
     }
     let _ = std::fs::remove_file(&scenario);
 
@@ -152,7 +175,7 @@ fn compare(calls: usize, limit: usize, rounds: usize) -> Result<(), String> {
         runs[runs.len() / 2].0
     };
     let peak = |runs: &[(Duration, u64)]| runs.iter().map(|r| r.1).max().unwrap_or(0);
-    let (ours_wall, floor_wall) = (median(&mut ours), median(&mut floor));
+    let (ours_wall, floor_wall, timed_wall) = (median(&mut ours), median(&mut floor), median(&mut timed));
     println!("{calls} zero-latency calls at limit {limit}, {rounds} rounds, process against process");
     println!("{:<34} {:>10} {:>10}", "", "wall", "peak RSS");
     let row = |name: &str, wall: Duration, rss: u64| {
@@ -160,9 +183,12 @@ fn compare(calls: usize, limit: usize, rounds: usize) -> Result<(), String> {
     };
     row("parabench run (median)", ours_wall, peak(&ours));
     row("bare buffered program (median)", floor_wall, peak(&floor));
+    row("timed buffered program (median)", timed_wall, peak(&timed));
+    let ratio = |floor: Duration| ours_wall.as_secs_f64() / floor.as_secs_f64();
     println!(
-        "ratio {:.2}x; parse, expand and plan (best): {:.1} ms",
-        ours_wall.as_secs_f64() / floor_wall.as_secs_f64(),
+        "ratio {:.2}x to bare, {:.2}x to timed; parse, expand and plan (best): {:.1} ms",
+        ratio(floor_wall),
+        ratio(timed_wall),
         parse.as_secs_f64() * 1e3
     );
     Ok(())

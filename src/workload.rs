@@ -181,7 +181,7 @@ mod tests {
             let calls: Vec<_> = run
                 .calls
                 .iter()
-                .map(|c| (c.status, c.attempts, c.start, c.end))
+                .map(|c| (c.status, c.attempts, c.start(), c.end()))
                 .collect();
             (calls, run.wall)
         };

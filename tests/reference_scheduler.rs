@@ -137,7 +137,7 @@ proptest! {
         let want = reference(&case);
         for (i, (out, (start, end))) in run.calls.iter().zip(&want).enumerate() {
             prop_assert_eq!(out.status, CallStatus::Ok);
-            prop_assert_eq!((out.start, out.end), (Some(*start), *end), "call {}", i);
+            prop_assert_eq!((out.start(), out.end()), (Some(*start), *end), "call {}", i);
         }
         prop_assert_eq!(run.wall, want.iter().map(|t| t.1).max().unwrap());
     }

@@ -279,7 +279,7 @@ tool = "down"
 fn assert_storm_outcome(run: &RunOutcome<()>, deadline: Duration) {
     assert!(run.deadline_hit);
     assert_eq!(run.wall, deadline);
-    assert!(run.calls.iter().all(|c| c.end <= deadline));
+    assert!(run.calls.iter().all(|c| c.end() <= deadline));
     assert_eq!(run.count(CallStatus::Ok), 0);
     assert_eq!(run.count(CallStatus::Error) + run.count(CallStatus::Cancelled), 500);
     // A call keeps its slot through its backoffs, so only the first few ever started,

@@ -330,7 +330,12 @@ impl Executor {
             call.output = output.into_inner();
         }
         // The run lasts until its last event was handled.
-        let wall = calls.iter().map(|c| c.end).max().unwrap_or_default().max(lags.handled);
+        let wall = calls
+            .iter()
+            .map(|c| c.end())
+            .max()
+            .unwrap_or_default()
+            .max(lags.handled);
         observer.run_ended(wall);
         RunOutcome {
             calls,

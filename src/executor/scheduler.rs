@@ -147,7 +147,13 @@ impl<'a, O> Scheduler<'a, O> {
             lanes,
             global: Slots::new(config.max_concurrency.get()),
             batches,
-            pending_deps: plan.indices().map(|i| plan.deps(i).len() as u32).collect(),
+            // None for a plan without dependencies: a million independent calls keep no
+            // count of zeros.
+            pending_deps: if plan.has_dependencies() {
+                plan.indices().map(|i| plan.deps(i).len() as u32).collect()
+            } else {
+                Vec::new()
+            },
             outcomes: plan.calls().iter().map(|_| CallOutcome::pending()).collect(),
             finished: 0,
             worklist: Vec::new(),
@@ -159,7 +165,7 @@ impl<'a, O> Scheduler<'a, O> {
     /// Marks the calls without dependencies ready, or holds them until they arrive.
     pub(super) fn start(&mut self, observer: &mut impl Observer) {
         for idx in self.plan.indices() {
-            if self.pending_deps[idx.index()] == 0 {
+            if self.pending_deps.get(idx.index()).is_none_or(|&n| n == 0) {
                 self.release(idx, Duration::ZERO, observer);
             }
         }
@@ -222,7 +228,7 @@ impl<'a, O> Scheduler<'a, O> {
                 batches.admitted -= 1;
             }
             let outcome = &mut self.outcomes[idx.index()];
-            outcome.start = Some(now);
+            outcome.set_start(now);
             outcome.attempts = 1;
             observer.attempt_started(idx, 1, now, self.global.used());
             steps.push(Step::Attempt { idx, attempt: 1 });
@@ -333,11 +339,11 @@ impl<'a, O> Scheduler<'a, O> {
         let Some(began) = began else { return };
         let outcome = &mut self.outcomes[idx.index()];
         if attempt == 1
-            && let Some(admitted) = outcome.start
+            && let Some(admitted) = outcome.start()
         {
             let began = began.clamp(admitted, end);
             self.lags.start.record(began - admitted);
-            outcome.start = Some(began);
+            outcome.set_start(began);
             observer.attempt_began(idx, attempt, began);
         }
     }
@@ -351,7 +357,7 @@ impl<'a, O> Scheduler<'a, O> {
     fn finish(&mut self, idx: CallIdx, status: CallStatus, at: Duration, observer: &mut impl Observer) {
         let outcome = &mut self.outcomes[idx.index()];
         outcome.status = status;
-        outcome.end = at;
+        outcome.set_end(at);
         self.finished += 1;
         self.global.release();
         self.lanes[self.plan.call(idx).tool.index()].slots.release();
@@ -385,7 +391,7 @@ impl<'a, O> Scheduler<'a, O> {
                     Some(_) => {
                         let outcome = &mut self.outcomes[d];
                         outcome.status = CallStatus::Skipped;
-                        outcome.end = at;
+                        outcome.set_end(at);
                         self.finished += 1;
                         observer.call_ended(dep, &self.outcomes[d]);
                         work.push(dep);
@@ -407,7 +413,7 @@ impl<'a, O> Scheduler<'a, O> {
     }
 
     fn make_ready(&mut self, idx: CallIdx, at: Duration, observer: &mut impl Observer) {
-        self.outcomes[idx.index()].ready = Some(at);
+        self.outcomes[idx.index()].set_ready(at);
         observer.call_ready(idx, at);
         let call = self.plan.call(idx);
         let rank = Rank::new(call.priority, idx);
@@ -425,7 +431,7 @@ impl<'a, O> Scheduler<'a, O> {
         for idx in self.plan.indices() {
             let outcome = &mut self.outcomes[idx.index()];
             if outcome.status == CallStatus::Cancelled {
-                outcome.end = at;
+                outcome.set_end(at);
                 // A call still waiting may hold the dependency that failed; it was
                 // cancelled, not skipped.
                 outcome.cause = None;

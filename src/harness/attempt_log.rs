@@ -62,7 +62,7 @@ impl Observer for AttemptLog {
         if let Some(last) = self.calls[idx.index()].last_mut()
             && last.outcome == AttemptOutcome::Cancelled
         {
-            last.end_s = outcome.end.as_secs_f64();
+            last.end_s = outcome.end().as_secs_f64();
         }
     }
 }

@@ -116,8 +116,8 @@ pub fn render_steps(
                 .zip(&step.calls)
                 .map(|(idx, &i)| {
                     let call = &run.outcome.calls[idx];
-                    let start = call.start.unwrap_or(call.end).saturating_sub(origin).as_secs_f64();
-                    [tool(i), start, call.end.saturating_sub(origin).as_secs_f64()]
+                    let start = call.start().unwrap_or(call.end()).saturating_sub(origin).as_secs_f64();
+                    [tool(i), start, call.end().saturating_sub(origin).as_secs_f64()]
                 })
                 .collect();
             drawings.push(StepDrawing {

@@ -169,7 +169,7 @@ impl Replay {
     pub fn step_start(&self, run: &ReplayRun, k: usize) -> Duration {
         match k {
             0 => Duration::ZERO,
-            _ => run.outcome.calls[self.barriers[k - 1].index()].end,
+            _ => run.outcome.calls[self.barriers[k - 1].index()].end(),
         }
     }
 
@@ -192,7 +192,7 @@ impl Replay {
             .barriers
             .iter()
             .map(|b| {
-                let end = outcome.calls[b.index()].end;
+                let end = outcome.calls[b.index()].end();
                 let makespan = end - before;
                 before = end;
                 makespan

@@ -467,6 +467,11 @@ impl Plan {
         (0..self.calls.len() as u32).map(CallIdx)
     }
 
+    /// Whether any call depends on another.
+    pub fn has_dependencies(&self) -> bool {
+        !self.deps.is_empty()
+    }
+
     /// The calls that must end before `idx` starts, without repeats, in the order they
     /// were added.
     pub fn deps(&self, idx: CallIdx) -> &[CallIdx] {
@@ -527,6 +532,20 @@ impl Plan {
 
     fn longest_chain(&self, durations: &[Duration], releases: bool) -> Duration {
         assert_eq!(durations.len(), self.calls.len(), "one duration per call");
+        if self.deps.is_empty() {
+            // Every chain is one call long: no finish times to keep.
+            return (0..self.calls.len())
+                .map(|i| {
+                    durations[i]
+                        + if releases {
+                            self.arrival(CallIdx(i as u32)).unwrap_or_default()
+                        } else {
+                            Duration::ZERO
+                        }
+                })
+                .max()
+                .unwrap_or_default();
+        }
         let mut finish = vec![Duration::ZERO; self.calls.len()];
         let mut longest = Duration::ZERO;
         for &idx in &self.topo {
@@ -600,6 +619,32 @@ mod tests {
         assert_eq!(plan.critical_path(&d), Duration::from_millis(30));
         // c1 waits for its arrival at 50 ms (after c0's end at 10 ms); `late` ends at 105 ms.
         assert_eq!(plan.release_path(&d), Duration::from_millis(105));
+    }
+
+    #[test]
+    fn independent_calls_keep_no_graph_and_their_paths_are_the_longest_call() {
+        let mut b = PlanBuilder::new();
+        let t = b.tool(ToolSpec::io("t"));
+        b.generate("c", 3, t, 0);
+        b.arrives_at(CallIdx(1), Duration::from_millis(50));
+        b.arrives_at(CallIdx(2), Duration::from_millis(100));
+        let plan = b.build().unwrap();
+        assert!(!plan.has_dependencies());
+        assert_eq!((plan.deps.offsets_kept(), plan.dependents.offsets_kept()), (0, 0));
+        assert!(
+            plan.indices()
+                .all(|i| plan.deps(i).is_empty() && plan.dependents(i).is_empty())
+        );
+        assert_eq!(plan.topological_order(), [CallIdx(0), CallIdx(1), CallIdx(2)]);
+        let d = [10, 20, 5].map(Duration::from_millis);
+        assert_eq!(plan.critical_path(&d), Duration::from_millis(20));
+        assert_eq!(plan.release_path(&d), Duration::from_millis(105));
+        // The same calls with an edge take the general path, and agree where it does not bind.
+        let mut b = plan.builder_with_first(3);
+        b.depends_on(CallIdx(2), CallIdx(0));
+        let linked = b.build().unwrap();
+        assert!(linked.has_dependencies());
+        assert_eq!(linked.release_path(&d), Duration::from_millis(105));
     }
 
     #[test]

@@ -206,16 +206,7 @@ mod tests {
             .map(|&d| {
                 let start = Duration::from_millis(t);
                 t += d;
-                CallOutcome {
-                    status: CallStatus::Ok,
-                    attempts: 1,
-                    ready: Some(start),
-                    start: Some(start),
-                    end: Duration::from_millis(t),
-                    output: None,
-                    error: None,
-                    cause: None,
-                }
+                CallOutcome::new(CallStatus::Ok, 1, Some(start), Some(start), Duration::from_millis(t))
             })
             .collect();
         RunOutcome {

@@ -288,10 +288,10 @@ mod tests {
         };
         let run = rt.block_on(Executor::new(config).run(&plan, &tool, &clock));
         assert_eq!(run.calls[0].status, CallStatus::Timeout);
-        assert_eq!(run.calls[0].end, Duration::from_secs(1));
+        assert_eq!(run.calls[0].end(), Duration::from_secs(1));
         // `short` started at 0.5 s (two slots) and held the core from 1 s to 1.1 s.
         assert_eq!(run.calls[1].status, CallStatus::Ok);
-        assert_eq!(run.calls[1].end, Duration::from_millis(1100));
+        assert_eq!(run.calls[1].end(), Duration::from_millis(1100));
         assert_eq!(tool.core_time(), [Duration::from_secs(1), Duration::from_millis(100)]);
     }
 

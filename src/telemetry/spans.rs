@@ -205,7 +205,7 @@ impl<'p> SpanObserver<'p> {
         let Some(run) = &self.run else { return };
         let call = self.plan.call(idx);
         let (span_name, [tool_name, tool_kind]) = &self.tools[call.tool.index()];
-        let start = outcome.start.unwrap_or(outcome.end);
+        let start = outcome.start().unwrap_or(outcome.end());
         // Room for every attribute a call may have, so that none reallocates.
         let mut attributes = Vec::with_capacity(10);
         attributes.extend([
@@ -241,7 +241,7 @@ impl<'p> SpanObserver<'p> {
         let attempts = self.attempts.take(idx, |attempt| {
             let (end, result) = match attempt.end {
                 Some((end, how)) => (end, attempt_outcome(how)),
-                None => (outcome.end, "cancelled"),
+                None => (outcome.end(), "cancelled"),
             };
             let mut child = tracer
                 .span_builder(ATTEMPT_SPAN)
@@ -264,7 +264,7 @@ impl<'p> SpanObserver<'p> {
             }
             child.end_with_timestamp(anchor + end);
         });
-        call_cx.span().end_with_timestamp(self.at(outcome.end));
+        call_cx.span().end_with_timestamp(self.at(outcome.end()));
         self.created.fetch_add(1 + attempts as u64, Ordering::Relaxed);
     }
 

@@ -14,7 +14,9 @@ pub struct Measured {
     /// From spawn to exit.
     pub wall: Duration,
     /// Its peak resident set, in bytes (`ru_maxrss`). A child's starts from its parent's
-    /// at the fork: measure from a small process.
+    /// at the fork: measure from a small process. (A test that panicked with a backtrace
+    /// has read the debug info of its binary into the parent, so after one failure the
+    /// children's peaks read high.)
     pub peak_bytes: u64,
 }
 

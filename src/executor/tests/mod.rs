@@ -77,7 +77,7 @@ fn latencies(ms_each: &[u64]) -> Vec<Behaviour> {
 }
 
 fn starts(run: &RunOutcome<u64>) -> Vec<Option<Duration>> {
-    run.calls.iter().map(|c| c.start).collect()
+    run.calls.iter().map(|c| c.start()).collect()
 }
 
 fn independent(n: usize) -> (Plan, Vec<CallIdx>) {
@@ -102,8 +102,8 @@ fn a_call_starts_when_its_own_dependencies_end_not_in_waves() {
     let plan = b.build().unwrap();
     let run = run_script(&plan, latencies(&[200, 100, 100, 100]), ExecutorConfig::default());
     assert_eq!(run.wall, ms(300));
-    assert_eq!(run.calls[c3.index()].start, Some(ms(200)));
-    assert_eq!(run.calls[a.index()].end, ms(200));
+    assert_eq!(run.calls[c3.index()].start(), Some(ms(200)));
+    assert_eq!(run.calls[a.index()].end(), ms(200));
     // Outputs flow along the edges: c3 = 3 + (2 + (1)).
     assert_eq!(run.calls[c3.index()].output, Some(6));
 }
@@ -128,7 +128,7 @@ fn a_call_is_held_until_its_arrival_and_its_queue_wait_counts_from_it() {
         latencies(&[100, 100, 100, 10]),
         ExecutorConfig::with_max_concurrency(1),
     );
-    let ready: Vec<_> = run.calls.iter().map(|c| c.ready).collect();
+    let ready: Vec<_> = run.calls.iter().map(|c| c.ready()).collect();
     assert_eq!(ready, [Some(ms(0)), Some(ms(50)), Some(ms(300)), Some(ms(500))]);
     assert_eq!(starts(&run), [Some(ms(0)), Some(ms(100)), Some(ms(300)), Some(ms(500))]);
     let waits: Vec<_> = run.calls.iter().map(|c| c.queue_wait().unwrap()).collect();
@@ -225,7 +225,7 @@ fn failed_attempts_are_retried_after_exponential_backoff() {
     let c = &run.calls[0];
     assert_eq!((c.status, c.attempts), (CallStatus::Ok, 3));
     // 10 + 50 backoff + 10 + 100 backoff + 10.
-    assert_eq!(c.end, ms(180));
+    assert_eq!(c.end(), ms(180));
 }
 
 #[test]
@@ -259,8 +259,8 @@ fn a_hanging_attempt_times_out_and_is_retried() {
     };
     let run = run_script(&plan, calls, config);
     let (a, b) = (&run.calls[0], &run.calls[1]);
-    assert_eq!((a.status, a.attempts, a.end), (CallStatus::Ok, 2, ms(160)));
-    assert_eq!((b.status, b.attempts, b.end), (CallStatus::Timeout, 2, ms(250)));
+    assert_eq!((a.status, a.attempts, a.end()), (CallStatus::Ok, 2, ms(160)));
+    assert_eq!((b.status, b.attempts, b.end()), (CallStatus::Timeout, 2, ms(250)));
 }
 
 #[test]
@@ -282,11 +282,11 @@ fn the_deadline_cancels_what_has_not_finished_and_keeps_what_has() {
     assert_eq!(run.calls[quick.index()].status, CallStatus::Ok);
     let s = &run.calls[slow.index()];
     assert_eq!(
-        (s.status, s.start, s.end),
+        (s.status, s.start(), s.end()),
         (CallStatus::Cancelled, Some(ms(0)), ms(100))
     );
     let l = &run.calls[later.index()];
-    assert_eq!((l.status, l.start, l.attempts), (CallStatus::Cancelled, None, 0));
+    assert_eq!((l.status, l.start(), l.attempts), (CallStatus::Cancelled, None, 0));
 }
 
 #[test]
@@ -321,7 +321,7 @@ fn a_stop_token_ends_the_run_at_once_and_keeps_what_had_ended() {
         ]
     );
     let c3 = &run.calls[idx[3].index()];
-    assert_eq!((c3.start, c3.end, c3.attempts), (Some(ms(20)), ms(100), 1));
+    assert_eq!((c3.start(), c3.end(), c3.attempts), (Some(ms(20)), ms(100), 1));
 }
 
 /// Cancels its token as its call ends: a signal that arrives with the last result.
@@ -378,7 +378,7 @@ fn a_token_cancelled_before_the_run_runs_nothing() {
     );
     assert!(run.interrupted);
     assert_eq!(run.count(CallStatus::Cancelled), 3);
-    assert!(run.calls.iter().all(|c| c.attempts == 0 && c.start.is_none()));
+    assert!(run.calls.iter().all(|c| c.attempts == 0 && c.start().is_none()));
 }
 
 #[test]
@@ -419,7 +419,7 @@ fn dependents_of_a_failure_can_run_anyway() {
     };
     let run = run_script(&plan, calls, config);
     let d = &run.calls[dep.index()];
-    assert_eq!((d.status, d.start), (CallStatus::Ok, Some(ms(10))));
+    assert_eq!((d.status, d.start()), (CallStatus::Ok, Some(ms(10))));
     // The failed dependency contributes no output.
     assert_eq!(d.output, Some(1));
 }
@@ -458,7 +458,7 @@ fn batches_wait_for_their_slowest_call_while_a_window_does_not() {
     );
     assert_eq!(window.wall, ms(110));
     assert_eq!(batch.wall, ms(200));
-    assert_eq!(batch.calls[3].start, Some(ms(100)));
+    assert_eq!(batch.calls[3].start(), Some(ms(100)));
 }
 
 #[test]
@@ -668,9 +668,9 @@ mod proptests {
     fn peak(run: &RunOutcome<u64>, members: impl Fn(usize) -> bool) -> usize {
         let mut edges: Vec<(Duration, i32)> = Vec::new();
         for (i, c) in run.calls.iter().enumerate() {
-            if let (Some(s), true) = (c.start, members(i)) {
+            if let (Some(s), true) = (c.start(), members(i)) {
                 edges.push((s, 1));
-                edges.push((c.end, -1));
+                edges.push((c.end(), -1));
             }
         }
         // Ends sort before starts at the same instant: a slot freed at t is reusable at t.
@@ -702,11 +702,11 @@ mod proptests {
                 let out = &run.calls[i];
                 let failed_dep = plan.deps(idx).iter().any(|d| run.calls[d.index()].status != CallStatus::Ok);
                 prop_assert_eq!(out.status == CallStatus::Skipped, failed_dep, "call {}", i);
-                if let Some(start) = out.start {
+                if let Some(start) = out.start() {
                     let arrival = plan.arrival(idx).unwrap_or_default();
-                    prop_assert!(start >= arrival && out.ready >= Some(arrival), "call {} ran before it arrived", i);
+                    prop_assert!(start >= arrival && out.ready() >= Some(arrival), "call {} ran before it arrived", i);
                     for d in plan.deps(idx) {
-                        prop_assert!(run.calls[d.index()].end <= start, "call {} started before dep {:?}", i, d);
+                        prop_assert!(run.calls[d.index()].end() <= start, "call {} started before dep {:?}", i, d);
                     }
                 }
                 let want = if failed_dep { CallStatus::Skipped } else if behaviours[i].failures > 0 { CallStatus::Error } else { CallStatus::Ok };
@@ -720,7 +720,7 @@ mod proptests {
             let config = ExecutorConfig::with_max_concurrency(case.limit);
             let a = run_script(&plan, behaviours.clone(), config.clone());
             let b = run_script(&plan, behaviours, config);
-            let key = |r: &RunOutcome<u64>| r.calls.iter().map(|c| (c.status, c.start, c.end, c.attempts)).collect::<Vec<_>>();
+            let key = |r: &RunOutcome<u64>| r.calls.iter().map(|c| (c.status, c.start(), c.end(), c.attempts)).collect::<Vec<_>>();
             prop_assert_eq!(key(&a), key(&b));
         }
     }
@@ -729,16 +729,8 @@ mod proptests {
 #[test]
 fn calls_of_no_length_hold_no_slot_in_the_count_of_calls_in_flight() {
     let ms = Duration::from_millis;
-    let call = |start: u64, end: u64| CallOutcome::<u64> {
-        status: CallStatus::Ok,
-        attempts: 1,
-        ready: Some(ms(start)),
-        start: Some(ms(start)),
-        end: ms(end),
-        output: None,
-        error: None,
-        cause: None,
-    };
+    let call =
+        |start: u64, end: u64| CallOutcome::<u64>::new(CallStatus::Ok, 1, Some(ms(start)), Some(ms(start)), ms(end));
     let run = RunOutcome {
         // Two overlapping calls, one of no length inside them, and one after.
         calls: vec![call(0, 10), call(5, 5), call(2, 8), call(10, 12)],

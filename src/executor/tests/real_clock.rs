@@ -17,8 +17,8 @@ async fn real_time_runs_the_same_semantics() {
         .await;
     assert_eq!(run.count(CallStatus::Ok), 10);
     // Five at a time: the sixth call cannot start before a first one ended.
-    let sixth = run.calls.iter().filter_map(|c| c.start).max().unwrap();
-    let first_end = run.calls.iter().map(|c| c.end).min().unwrap();
+    let sixth = run.calls.iter().filter_map(|c| c.start()).max().unwrap();
+    let first_end = run.calls.iter().map(|c| c.end()).min().unwrap();
     assert!(sixth >= first_end);
 }
 
@@ -41,9 +41,9 @@ async fn real_time_holds_a_call_until_its_arrival() {
     // Only orderings, never speeds: the call starts at or after its arrival, and its
     // queue wait counts from the arrival, not from the start of the run.
     let late = &run.calls[late.index()];
-    assert_eq!(late.ready, Some(ms(15)));
-    assert!(late.start.unwrap() >= ms(15), "{late:?}");
-    assert!(run.calls[early.index()].start.unwrap() < ms(15));
+    assert_eq!(late.ready(), Some(ms(15)));
+    assert!(late.start().unwrap() >= ms(15), "{late:?}");
+    assert!(run.calls[early.index()].start().unwrap() < ms(15));
 }
 
 #[test]
@@ -86,9 +86,9 @@ fn a_call_done_while_the_executor_is_busy_ends_when_it_was_done_and_the_wait_is_
     let (waited, blocker) = (&run.calls[0], &run.calls[1]);
     // Done at the send, which came before the 40 ms block: its end is that much before
     // the blocker's, and the executor's lag holds the 40 ms.
-    assert!(waited.end + ms(40) <= blocker.end, "{waited:?} {blocker:?}");
+    assert!(waited.end() + ms(40) <= blocker.end(), "{waited:?} {blocker:?}");
     assert!(run.completion_lag.max() >= ms(40), "{:?}", run.completion_lag.max());
-    assert!(run.wall >= blocker.end);
+    assert!(run.wall >= blocker.end());
     // In virtual time nothing waits for the executor: no lag is recorded.
     let (plan, _) = independent(3);
     let clock = Clock::simulated();
@@ -125,7 +125,7 @@ fn a_call_admitted_behind_a_slow_first_poll_starts_when_its_tool_begins() {
     let clock = Clock::real();
     let run = rt.block_on(Executor::new(ExecutorConfig::with_max_concurrency(2)).run(&plan, &SlowFirstPoll, &clock));
     let second = &run.calls[1];
-    assert!(second.start.unwrap() >= ms(40), "{second:?}");
+    assert!(second.start().unwrap() >= ms(40), "{second:?}");
     assert!(second.service_time().unwrap() < second.queue_wait().unwrap());
     assert!(run.start_lag.max() >= ms(40), "{:?}", run.start_lag.max());
     assert_eq!(run.start_lag.len(), 2);
