@@ -16,7 +16,7 @@
 //! - [`report`]: the speedup against its work–span bound, percentiles, expectations,
 //!   and renderings.
 //! - [`harness`] ties them together for one `parabench run`, repeated if asked.
-//! - [`bench`] is what the benches write and CI checks; [`compare`] tells whether a
+//! - [`bench`](mod@bench) is what the benches write and CI checks; [`compare`] tells whether a
 //!   later report regressed beyond noise; [`tune`] sweeps `max_concurrency` (and
 //!   open-loop arrival rates) to recommend a level.
 //! - [`observed`] analyses the tool calls of real agents from their traces; [`serve`]

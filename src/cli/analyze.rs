@@ -61,7 +61,7 @@ pub struct AnalyzeArgs {
     pub html: Option<PathBuf>,
     /// Writes a scenario calibrated from the observed calls to FILE: a tool per observed
     /// tool (empirical latency, observed error rate), the model calls as a tool, the
-    /// steps in order, and a [sweep], for `run` and `tune`.
+    /// steps in order, and a `[sweep]` table, for `run` and `tune`.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
 }

@@ -7,7 +7,7 @@
 //!   did;
 //! - [`mcp`]: the MCP server (streamable HTTP or stdio) on the official SDK, and [`http`]
 //!   its endpoint, every protocol error a JSON-RPC error;
-//! - [`report`]: the calls grouped into steps, against the ideal at the scenario's limits;
+//! - [`report`](mod@report): the calls grouped into steps, against the ideal at the scenario's limits;
 //!   [`terminal`] prints it, and `analyze`'s page draws it.
 
 pub mod http;
