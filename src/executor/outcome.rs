@@ -65,7 +65,7 @@ impl fmt::Display for CallStatus {
 /// `end - start` is the service time: every attempt, and the backoffs between them.
 ///
 /// The three times are methods, not fields: kept as nanoseconds, they make an outcome 48
-/// bytes instead of 72, and a run keeps one per call (a million, or ten).
+/// bytes instead of 72, and a run keeps one per call, up to ten million.
 #[derive(Debug)]
 pub struct CallOutcome<O> {
     /// How the call ended.

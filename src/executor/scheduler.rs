@@ -147,7 +147,7 @@ impl<'a, O> Scheduler<'a, O> {
             lanes,
             global: Slots::new(config.max_concurrency.get()),
             batches,
-            // None for a plan without dependencies: a million independent calls keep no
+            // Empty for a plan without dependencies: a million independent calls keep no
             // count of zeros.
             pending_deps: if plan.has_dependencies() {
                 plan.indices().map(|i| plan.deps(i).len() as u32).collect()
