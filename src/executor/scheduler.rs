@@ -441,6 +441,11 @@ impl<'a, O> Scheduler<'a, O> {
         }
     }
 
+    /// Keeps the output of a call that succeeded in its outcome.
+    pub(super) fn keep_output(&mut self, idx: CallIdx, output: O) {
+        self.outcomes[idx.index()].output = Some(output);
+    }
+
     pub(super) fn into_outcomes(self) -> Vec<CallOutcome<O>> {
         self.outcomes
     }

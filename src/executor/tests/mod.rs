@@ -104,8 +104,23 @@ fn a_call_starts_when_its_own_dependencies_end_not_in_waves() {
     assert_eq!(run.wall, ms(300));
     assert_eq!(run.calls[c3.index()].start(), Some(ms(200)));
     assert_eq!(run.calls[a.index()].end(), ms(200));
-    // Outputs flow along the edges: c3 = 3 + (2 + (1)).
+    // Outputs flow along the edges: c3 = 3 + (2 + (1)). Every call keeps its own, the
+    // ones others read (c1, c2) and the ones nobody does (a, c3).
     assert_eq!(run.calls[c3.index()].output, Some(6));
+    let outputs: Vec<Option<u64>> = run.calls.iter().map(|c| c.output).collect();
+    assert_eq!(outputs, [Some(0), Some(1), Some(3), Some(6)]);
+}
+
+#[test]
+fn independent_calls_keep_their_outputs() {
+    let mut b = PlanBuilder::new();
+    let t = b.tool(ToolSpec::io("t"));
+    b.generate("c", 3, t, 0);
+    let plan = b.build().unwrap();
+    assert!(!plan.has_dependencies());
+    let run = run_script(&plan, latencies(&[30, 10, 20]), ExecutorConfig::default());
+    let outputs: Vec<Option<u64>> = run.calls.iter().map(|c| c.output).collect();
+    assert_eq!(outputs, [Some(0), Some(1), Some(2)]);
 }
 
 #[test]
