@@ -164,9 +164,10 @@ impl Executor {
         observer.run_started(self.config.max_concurrency.get());
         // Outputs that tools read while the run goes on: a call's dependencies', through
         // its `CallContext`. A cell per call when any call has dependencies; none without.
-        let outputs: Vec<OnceLock<T::Output>> = match plan.has_dependencies() {
-            true => plan.calls().iter().map(|_| OnceLock::new()).collect(),
-            false => Vec::new(),
+        let outputs: Vec<OnceLock<T::Output>> = if plan.has_dependencies() {
+            plan.calls().iter().map(|_| OnceLock::new()).collect()
+        } else {
+            Vec::new()
         };
         let env = StepEnv {
             plan,
@@ -265,8 +266,6 @@ impl Executor {
                 }
             };
             tokio::pin!(rate_wake);
-            // A biased select, written out so that on a simulated clock an idle executor
-            // can move the clock itself (see `idle`).
             // One round of polls, in the order of a biased select.
             let mut round = |cx: &mut Context<'_>| {
                 if let Poll::Ready(Some(event)) = in_flight.poll_next_unpin(cx) {

@@ -80,12 +80,19 @@ pub enum ToolKind {
     Cpu,
 }
 
-impl fmt::Display for ToolKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ToolKind {
+    /// The kind as scenarios, reports and telemetry write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             ToolKind::Io => "io",
             ToolKind::Cpu => "cpu",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ToolKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -532,21 +539,12 @@ impl Plan {
 
     fn longest_chain(&self, durations: &[Duration], releases: bool) -> Duration {
         assert_eq!(durations.len(), self.calls.len(), "one duration per call");
-        if self.deps.is_empty() {
-            // Every chain is one call long: no finish times to keep.
-            return (0..self.calls.len())
-                .map(|i| {
-                    durations[i]
-                        + if releases {
-                            self.arrival(CallIdx(i as u32)).unwrap_or_default()
-                        } else {
-                            Duration::ZERO
-                        }
-                })
-                .max()
-                .unwrap_or_default();
-        }
-        let mut finish = vec![Duration::ZERO; self.calls.len()];
+        // Finish times are read only through dependencies: without any, none are kept.
+        let mut finish = if self.deps.is_empty() {
+            Vec::new()
+        } else {
+            vec![Duration::ZERO; self.calls.len()]
+        };
         let mut longest = Duration::ZERO;
         for &idx in &self.topo {
             let released = if releases {
@@ -562,7 +560,9 @@ impl Plan {
                 .unwrap_or_default()
                 .max(released);
             let end = start + durations[idx.index()];
-            finish[idx.index()] = end;
+            if let Some(finish) = finish.get_mut(idx.index()) {
+                *finish = end;
+            }
             longest = longest.max(end);
         }
         longest

@@ -22,7 +22,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 use super::names::{ATTEMPT_SPAN, BACKOFF_EVENT, EXECUTE_TOOL, RUN_SPAN, attr};
 use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer, RunMode};
-use crate::plan::{CallIdx, Plan, ToolKind};
+use crate::plan::{CallIdx, Plan};
 
 /// Where the next run's spans start, shared by a scenario's runs.
 #[derive(Clone, Debug)]
@@ -180,13 +180,9 @@ impl<'p> SpanObserver<'p> {
                 .tools()
                 .iter()
                 .map(|t| {
-                    let kind = match t.kind {
-                        ToolKind::Io => "io",
-                        ToolKind::Cpu => "cpu",
-                    };
                     let attributes = [
                         KeyValue::new(attr::GEN_AI_TOOL_NAME, Arc::<str>::from(t.name.as_str())),
-                        KeyValue::new(attr::TOOL_KIND, kind),
+                        KeyValue::new(attr::TOOL_KIND, t.kind.as_str()),
                     ];
                     (span_name(&t.name), attributes)
                 })
