@@ -12,6 +12,7 @@
 //!
 //! Times are [`Duration`]s since the clock's origin (the start of the run).
 
+mod local;
 mod precise;
 mod real;
 mod virtual_time;
@@ -22,6 +23,9 @@ use std::num::NonZeroUsize;
 use std::task::Waker;
 use std::time::Duration;
 
+pub(crate) use local::{Advance, LocalTimers};
+#[cfg(test)]
+pub(crate) use precise::registrations_on_this_thread;
 pub use real::RealClock;
 pub(crate) use real::noting_deadlines;
 pub use virtual_time::{VirtualClock, virtual_runtime};

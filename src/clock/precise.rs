@@ -84,7 +84,9 @@ fn run(shared: &Shared) {
     }
 }
 
-fn register(at: Instant, waker: Waker) {
+pub(super) fn register(at: Instant, waker: Waker) {
+    #[cfg(test)]
+    REGISTERED.with(|n| n.set(n.get() + 1));
     let shared = shared();
     let mut timers = shared.timers.lock().unwrap_or_else(|e| e.into_inner());
     let earliest = timers.heap.peek().is_none_or(|Reverse(e)| at < e.at);
@@ -95,6 +97,17 @@ fn register(at: Instant, waker: Waker) {
     if earliest {
         shared.changed.notify_one();
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    static REGISTERED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many waits this thread has handed to the timer thread.
+#[cfg(test)]
+pub(crate) fn registrations_on_this_thread() -> u64 {
+    REGISTERED.with(std::cell::Cell::get)
 }
 
 /// Completes at `deadline`, a few microseconds late at most on an idle machine.

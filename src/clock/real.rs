@@ -1,9 +1,12 @@
 //! Wall time with sub-millisecond waits.
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::precise;
+use super::{local, precise};
 
 /// Tokio's timer wakes on millisecond ticks, after the deadline; hand over to the precise
 /// timer thread this long before the deadline so the tick never overshoots it.
@@ -13,7 +16,9 @@ const HANDOVER: Duration = Duration::from_millis(2);
 ///
 /// A wait sleeps on tokio's timer until shortly before its deadline (so a waiting call
 /// occupies no thread), then hands the last stretch to one shared timer thread that
-/// sleeps and spins briefly to wake it on time.
+/// sleeps and spins briefly to wake it on time. A wait that an executor polls as its
+/// task's sole waiter (`Executor::sole_waiter`) goes to that executor's
+/// own timers instead, which it fires on its own thread.
 ///
 /// # Examples
 ///
@@ -53,13 +58,63 @@ impl RealClock {
         let Some(deadline) = self.origin.checked_add(at) else {
             return std::future::pending().await;
         };
-        if let Some(coarse) = deadline.checked_sub(HANDOVER)
-            && coarse > Instant::now()
-        {
-            tokio::time::sleep_until(coarse.into()).await;
+        Wait {
+            deadline,
+            coarse: None,
+            coarse_over: false,
+            precise: precise::wait_until(deadline),
+            local: None,
         }
-        precise::wait_until(deadline).await;
+        .await;
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A wait until `deadline`: in the timers of an executor that fires them itself when
+    /// it polls the wait (see [`local`]); otherwise on tokio's timer up to
+    /// [`HANDOVER`] before the deadline, then on the precise one.
+    struct Wait {
+        deadline: Instant,
+        #[pin]
+        coarse: Option<tokio::time::Sleep>,
+        coarse_over: bool,
+        precise: precise::WaitUntil,
+        // The waker registered in an executor's timers.
+        local: Option<Waker>,
+    }
+}
+
+impl Future for Wait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let deadline = *this.deadline;
+        if Instant::now() >= deadline {
+            note_deadline(deadline);
+            return Poll::Ready(());
+        }
+        if local::register(deadline, cx.waker(), this.local) {
+            return Poll::Pending;
+        }
+        if !*this.coarse_over {
+            if this.coarse.is_none() {
+                match deadline.checked_sub(HANDOVER) {
+                    Some(coarse) if coarse > Instant::now() => {
+                        this.coarse.set(Some(tokio::time::sleep_until(coarse.into())));
+                    }
+                    _ => *this.coarse_over = true,
+                }
+            }
+            if let Some(coarse) = this.coarse.as_mut().as_pin_mut() {
+                std::task::ready!(coarse.poll(cx));
+                this.coarse.set(None);
+                *this.coarse_over = true;
+            }
+        }
+        std::task::ready!(Pin::new(this.precise).poll(cx));
         note_deadline(deadline);
+        Poll::Ready(())
     }
 }
 

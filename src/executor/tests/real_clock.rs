@@ -130,3 +130,112 @@ fn a_call_admitted_behind_a_slow_first_poll_starts_when_its_tool_begins() {
     assert!(run.start_lag.max() >= ms(40), "{:?}", run.start_lag.max());
     assert_eq!(run.start_lag.len(), 2);
 }
+
+#[test]
+fn a_sole_waiter_fires_its_calls_waits_on_its_own_thread() {
+    // 200 calls of 5 ms in flight at once, on a runtime of one thread. As its task's sole
+    // waiter the executor fires their waits itself, and asks the shared timer thread only
+    // to wake it before the earliest; otherwise every call's wait registers there.
+    let registrations = |sole: bool| {
+        let (plan, _) = independent(200);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock = Clock::real();
+        let tool = Script {
+            clock: clock.clone(),
+            calls: latencies(&[5; 200]),
+        };
+        let mut executor = Executor::new(ExecutorConfig::with_max_concurrency(200));
+        if sole {
+            executor = executor.sole_waiter();
+        }
+        let before = crate::clock::registrations_on_this_thread();
+        let run = rt.block_on(executor.run(&plan, &tool, &clock));
+        assert_eq!(run.count(CallStatus::Ok), 200);
+        for call in &run.calls {
+            assert!(call.service_time().unwrap() >= ms(5), "{call:?}");
+        }
+        crate::clock::registrations_on_this_thread() - before
+    };
+    let shared = registrations(false);
+    let own = registrations(true);
+    assert!(shared >= 200, "{shared} registrations");
+    assert!(own <= 20, "{own} registrations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sole_waiter_keeps_timeouts_backoffs_and_the_deadline() {
+    let (plan, _) = independent(3);
+    let clock = Clock::real();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: vec![
+            // Hangs on its first attempt until the 100 ms timeout, then takes 2 ms.
+            Behaviour {
+                latency: ms(2),
+                hangs: 1,
+                ..Behaviour::default()
+            },
+            // Fails once after 2 ms, then succeeds.
+            Behaviour {
+                latency: ms(2),
+                failures: 1,
+                ..Behaviour::default()
+            },
+            // Times out, and its second attempt outlasts the run's 150 ms deadline.
+            Behaviour {
+                latency: ms(500),
+                ..Behaviour::default()
+            },
+        ],
+    };
+    let config = ExecutorConfig {
+        attempt_timeout: Some(ms(100)),
+        deadline: Some(ms(150)),
+        retry: RetryPolicy::new(NonZeroU32::new(2).unwrap(), ms(3), 1.0, ms(3), Jitter::None).unwrap(),
+        ..ExecutorConfig::with_max_concurrency(3)
+    };
+    let run = tokio::time::timeout(
+        Duration::from_secs(10),
+        Executor::new(config).sole_waiter().run(&plan, &tool, &clock),
+    )
+    .await
+    .expect("the run ends");
+    let (hung, failed, long) = (&run.calls[0], &run.calls[1], &run.calls[2]);
+    assert_eq!((hung.status, hung.attempts), (CallStatus::Ok, 2));
+    assert!(hung.end() >= ms(100 + 3 + 2), "{hung:?}");
+    assert_eq!((failed.status, failed.attempts), (CallStatus::Ok, 2));
+    assert!(failed.end() >= ms(2 + 3 + 2), "{failed:?}");
+    assert_eq!((long.status, long.attempts), (CallStatus::Cancelled, 2));
+    assert!(run.deadline_hit);
+    assert_eq!(run.wall, ms(150));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sole_waiter_stops_when_told_while_its_calls_wait() {
+    // The stop comes from another thread while the executor waits for deadlines of its
+    // own: it wakes the executor, which ends the run before any call could have.
+    let (plan, _) = independent(4);
+    let clock = Clock::real();
+    let tool = Script {
+        clock: clock.clone(),
+        calls: latencies(&[500; 4]),
+    };
+    let stop = CancellationToken::new();
+    let cancel = stop.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(ms(20));
+        cancel.cancel();
+    });
+    let run = Executor::new(ExecutorConfig::with_max_concurrency(4))
+        .sole_waiter()
+        .stop_on(stop)
+        .run(&plan, &tool, &clock)
+        .await;
+    stopper.join().unwrap();
+    assert!(run.interrupted);
+    assert_eq!(run.count(CallStatus::Cancelled), 4);
+    assert!(run.wall >= ms(20) && run.wall < ms(500), "{:?}", run.wall);
+}
