@@ -19,7 +19,7 @@ use std::collections::BinaryHeap;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::{TimerEntry, precise};
+use super::{TimerEntry, is_probe, precise};
 
 /// Below this distance from the earliest deadline the executor spins for it rather than
 /// parking: a park and the wake-up that ends it cost tens to hundreds of microseconds on
@@ -145,7 +145,7 @@ impl LocalTimers {
 /// unless it is registered there with this waker already (`registered` remembers); false
 /// when no scope runs, and the wait must register elsewhere.
 ///
-/// A no-op waker is not registered: it could wake nothing.
+/// The [`probe_waker`](super::probe_waker) is not registered: it wakes nothing.
 pub(super) fn register(deadline: Instant, waker: &Waker, registered: &mut Option<Waker>) -> bool {
     ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
@@ -153,7 +153,7 @@ pub(super) fn register(deadline: Instant, waker: &Waker, registered: &mut Option
             return false;
         };
         let again = registered.as_ref().is_some_and(|w| w.will_wake(waker));
-        if !again && !waker.will_wake(Waker::noop()) {
+        if !again && !is_probe(waker) {
             timers.seq += 1;
             timers.heap.push(Reverse(TimerEntry {
                 at: deadline,
@@ -218,14 +218,15 @@ mod tests {
         let mut timers = LocalTimers::new();
         let mut registered = None;
         timers.scope(|| {
-            register(at, Waker::noop(), &mut registered);
+            register(at, super::super::probe_waker(), &mut registered);
             register(at, &first, &mut registered);
             register(at, &first, &mut registered);
             register(at, &second, &mut registered);
         });
         assert!(timers.fire_due(at));
         let counts: Vec<usize> = named.iter().map(|n| n.2.load(Ordering::Relaxed)).collect();
-        assert_eq!(counts, [1, 1], "the no-op waker is skipped, a repeated waker kept once");
+        assert_eq!(counts, [1, 1], "the probe is skipped, a repeated waker kept once");
+        assert_eq!(timers.timers.heap.len(), 0);
     }
 
     #[test]

@@ -211,6 +211,27 @@ impl Clock {
     }
 }
 
+/// A waker for a poll made only to see whether a future is ready at once: it wakes
+/// nothing, and the clock's timers do not register it (a future so polled is polled again
+/// at once with the waker that should hear its wake-ups).
+///
+/// Not `Waker::noop()`: whether a waker is that one cannot be told reliably (its vtable
+/// may have several copies in a binary, and in release builds it does), and this one is
+/// told by its data pointer, the address of an allocation of its own.
+pub(crate) fn probe_waker() -> &'static Waker {
+    struct Probe;
+    impl std::task::Wake for Probe {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    static PROBE: std::sync::OnceLock<Waker> = std::sync::OnceLock::new();
+    PROBE.get_or_init(|| Waker::from(std::sync::Arc::new(Probe)))
+}
+
+/// Whether `waker` is the [`probe_waker`].
+fn is_probe(waker: &Waker) -> bool {
+    std::ptr::eq(waker.data(), probe_waker().data())
+}
+
 /// A sleeper in a timer heap: ordered by deadline, then by the order it went to sleep,
 /// so sleepers due at the same instant wake in a deterministic order.
 #[derive(Debug)]

@@ -131,8 +131,8 @@ impl Future for WaitUntil {
             return Poll::Ready(());
         }
         // A stale registration only causes a spurious wake-up, so re-register only when
-        // the task's waker changed.
-        if !self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        // the task's waker changed; a probe is polled again at once with the real one.
+        if !self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) && !super::is_probe(cx.waker()) {
             register(self.deadline, cx.waker().clone());
             self.registered = Some(cx.waker().clone());
         }
@@ -159,6 +159,25 @@ mod tests {
         let waits = (0..200u64).map(|i| wait_until(start + Duration::from_micros(i * 7)));
         futures::future::join_all(waits).await;
         assert!(Instant::now() >= start + Duration::from_micros(199 * 7));
+    }
+
+    #[test]
+    fn a_probing_poll_registers_nothing() {
+        let mut wait = wait_until(Instant::now() + Duration::from_secs(60));
+        let before = registrations_on_this_thread();
+        let probe = super::super::probe_waker();
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(probe)).is_pending());
+        assert_eq!(registrations_on_this_thread(), before);
+        let waker = Waker::from(std::sync::Arc::new(Ignore));
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(Pin::new(&mut wait).poll(&mut Context::from_waker(&waker)).is_pending());
+        assert_eq!(registrations_on_this_thread(), before + 1, "registered once");
+    }
+
+    struct Ignore;
+
+    impl std::task::Wake for Ignore {
+        fn wake(self: std::sync::Arc<Self>) {}
     }
 
     #[test]

@@ -44,6 +44,13 @@ struct WakeStamp {
     task: AtomicWaker,
 }
 
+/// The waker of `stamp`; made in this one place, so that the wakers of one stamp compare
+/// equal (`Waker::will_wake`) on every poll, and a future that registers again only when
+/// its waker changes registers once.
+fn waker_of(stamp: &Arc<WakeStamp>) -> Waker {
+    Waker::from(stamp.clone())
+}
+
 impl Wake for WakeStamp {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -85,7 +92,7 @@ impl<F: Future> Future for Stamped<F> {
             let woken = stamp.woken_ns.swap(NOT_WOKEN, Ordering::Acquire);
             stamp.task.register(cx.waker());
             let woken = (woken != NOT_WOKEN).then(|| epoch() + Duration::from_nanos(woken));
-            let waker = Waker::from(stamp.clone());
+            let waker = waker_of(stamp);
             let (out, deadline) = noting_deadlines(|| this.fut.poll(&mut Context::from_waker(&waker)));
             // A clock wait found over on this poll ended at its deadline: whichever timer
             // woke it, and however late, the simulated work was over then. Any other
@@ -96,7 +103,10 @@ impl<F: Future> Future for Stamped<F> {
         // Not the task's waker: the future is polled again at once, below, and what it
         // registers now would wake the executor's task directly at the end of its wait,
         // as well as through the stamp (twice per call, one wake-up spurious).
-        let first = this.fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let first = this
+            .fut
+            .as_mut()
+            .poll(&mut Context::from_waker(crate::clock::probe_waker()));
         if first.is_ready() {
             return first.map(|out| (out, None));
         }
@@ -105,7 +115,7 @@ impl<F: Future> Future for Stamped<F> {
             task: AtomicWaker::new(),
         });
         stamp.task.register(cx.waker());
-        let waker = Waker::from(stamp.clone());
+        let waker = waker_of(&stamp);
         *this.stamp = Some(stamp);
         // Polled again at once with the stamping waker, so that the wake-ups the future
         // registers from now on go through it. Only futures that wait pay for this.
@@ -156,6 +166,27 @@ mod tests {
             panic!("ready on its third poll");
         };
         assert!(done.is_some(), "the wake-up was noted");
+    }
+
+    #[test]
+    fn a_waiting_future_sees_one_waker_on_every_poll() {
+        // A timer that registers again only when its waker changes must see the same
+        // waker each time, or it holds a registration per poll.
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<Waker>::new()));
+        let kept = seen.clone();
+        let fut = std::future::poll_fn(move |cx| {
+            kept.lock().unwrap().push(cx.waker().clone());
+            Poll::<()>::Pending
+        });
+        let mut stamped = std::pin::pin!(stamped(fut));
+        let task = Waker::from(Arc::new(Counter::default()));
+        for _ in 0..3 {
+            assert!(stamped.as_mut().poll(&mut Context::from_waker(&task)).is_pending());
+        }
+        let seen = seen.lock().unwrap();
+        // The first poll's probe, then the stamp's on the second and every later poll.
+        assert_eq!(seen.len(), 4);
+        assert!(seen[1].will_wake(&seen[2]) && seen[2].will_wake(&seen[3]));
     }
 
     #[test]

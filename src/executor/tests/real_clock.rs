@@ -133,11 +133,12 @@ fn a_call_admitted_behind_a_slow_first_poll_starts_when_its_tool_begins() {
 
 #[test]
 fn a_sole_waiter_fires_its_calls_waits_on_its_own_thread() {
-    // 200 calls of 5 ms in flight at once, on a runtime of one thread. As its task's sole
+    // 50 calls of 5 ms in flight at once, on a runtime of one thread. As its task's sole
     // waiter the executor fires their waits itself, and asks the shared timer thread only
-    // to wake it before the earliest; otherwise every call's wait registers there.
+    // to wake it before the earliest; otherwise every call's wait registers there (unless
+    // its deadline passed before its coarse wait was seen to end: only orderings here).
     let registrations = |sole: bool| {
-        let (plan, _) = independent(200);
+        let (plan, _) = independent(50);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -145,15 +146,15 @@ fn a_sole_waiter_fires_its_calls_waits_on_its_own_thread() {
         let clock = Clock::real();
         let tool = Script {
             clock: clock.clone(),
-            calls: latencies(&[5; 200]),
+            calls: latencies(&[5; 50]),
         };
-        let mut executor = Executor::new(ExecutorConfig::with_max_concurrency(200));
+        let mut executor = Executor::new(ExecutorConfig::with_max_concurrency(50));
         if sole {
             executor = executor.sole_waiter();
         }
         let before = crate::clock::registrations_on_this_thread();
         let run = rt.block_on(executor.run(&plan, &tool, &clock));
-        assert_eq!(run.count(CallStatus::Ok), 200);
+        assert_eq!(run.count(CallStatus::Ok), 50);
         for call in &run.calls {
             assert!(call.service_time().unwrap() >= ms(5), "{call:?}");
         }
@@ -161,8 +162,8 @@ fn a_sole_waiter_fires_its_calls_waits_on_its_own_thread() {
     };
     let shared = registrations(false);
     let own = registrations(true);
-    assert!(shared >= 200, "{shared} registrations");
-    assert!(own <= 20, "{own} registrations");
+    assert!(shared >= 25, "{shared} registrations");
+    assert!(own <= 5, "{own} registrations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
