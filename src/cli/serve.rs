@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// Overrides the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How long after a step's last answer a call may arrive and still join that step
+    /// (the client's own turnaround between an answer and its next call); 0 groups only
+    /// calls that overlap.
+    #[arg(long, value_name = "DUR", default_value = "10ms", value_parser = humantime::parse_duration)]
+    pub step_gap: Duration,
     /// Writes the report as JSON to FILE (`-` for standard output, except with --stdio).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -165,6 +170,7 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
         endpoint,
         scenario: scenario.name.clone(),
         seed: scenario.seed,
+        step_gap: args.step_gap,
     };
     let served = match report(&snapshot, service.tools(), &request) {
         Ok(r) => r,
@@ -186,7 +192,7 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
         // Drawn whole before it is written: a page cut short would not load.
         let written = output::commit_named(out, "HTML page", |w| {
             let mut page = Vec::new();
-            crate::serve::report::html(&served, &snapshot, service.tools(), &mut page)?;
+            crate::serve::report::html(&served, &snapshot, service.tools(), &request, &mut page)?;
             w.write_all(&page)
         });
         if written.is_err() {

@@ -22,8 +22,8 @@ use crate::tune::Levels;
 /// The version of the served report this build writes.
 pub const SERVED_SCHEMA_VERSION: u32 = 1;
 
-/// A call arriving within this long of the end of the step's calls so far (or while one
-/// of them is in flight) belongs to that step.
+/// The default step gap (`serve --step-gap`): a call arriving within this long of the end
+/// of the step's calls so far (or while one of them is in flight) belongs to that step.
 pub const STEP_GAP: Duration = Duration::from_millis(10);
 
 /// The whole report: `analyze`'s fields (with `kind` = `served`), then the served ones.
@@ -36,6 +36,9 @@ pub struct ServedReport {
     pub scenario: String,
     /// The seed of its draws.
     pub seed: u64,
+    /// A call arriving within this long of its step's last answer joined that step, in
+    /// seconds (`--step-gap`).
+    pub step_gap_s: f64,
     /// How long the server ran, in seconds.
     pub served_s: f64,
     /// The client sessions, by the index the calls use.
@@ -126,6 +129,8 @@ pub struct ServedRequest {
     pub scenario: String,
     /// Its seed.
     pub seed: u64,
+    /// How long after a step's last answer a call may arrive and still join it.
+    pub step_gap: Duration,
 }
 
 /// The served calls as spans (one trace per session, arrival to answer), with the
@@ -166,15 +171,15 @@ pub fn spans(snapshot: &Snapshot, tools: &[ServedTool]) -> (Spans, IdealSpec) {
 }
 
 /// The steps of served calls: per session, in arrival order, a call joins the step
-/// before it when it arrives while one of its calls is in flight or within
-/// [`STEP_GAP`] of the last answer.
-pub fn steps(spans: &Spans) -> Vec<Step> {
+/// before it when it arrives while one of its calls is in flight or within `gap` of
+/// the last answer.
+pub fn steps(spans: &Spans, gap: Duration) -> Vec<Step> {
     let all = spans.spans();
     let mut by_session: HashMap<[u8; 16], Vec<usize>> = HashMap::new();
     for (i, span) in all.iter().enumerate() {
         by_session.entry(span.trace_id).or_default().push(i);
     }
-    let gap = STEP_GAP.as_nanos() as u64;
+    let gap = u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
     for (trace_id, mut calls) in by_session {
         calls.sort_by_key(|&i| (all[i].start_ns, i));
@@ -218,7 +223,7 @@ pub fn report(
     request: &ServedRequest,
 ) -> Result<ServedReport, AnalysisError> {
     let (spans, ideal) = spans(snapshot, tools);
-    let steps = steps(&spans);
+    let steps = steps(&spans, request.step_gap);
     let analysis_request = AnalysisRequest {
         max_concurrency: request.max_concurrency,
         levels: request.levels.clone(),
@@ -259,6 +264,7 @@ pub fn report(
         analysis,
         scenario: request.scenario.clone(),
         seed: request.seed,
+        step_gap_s: secs(request.step_gap),
         served_s: secs(snapshot.at),
         sessions: snapshot.sessions.clone(),
         served,
@@ -269,7 +275,7 @@ pub fn report(
 }
 
 /// Writes the page of `report` (`analyze`'s page): its steps as the client made them
-/// beside the ideal, drawn from `snapshot`.
+/// (grouped as `request` says) beside the ideal, drawn from `snapshot`.
 ///
 /// # Errors
 ///
@@ -278,14 +284,16 @@ pub fn html(
     report: &ServedReport,
     snapshot: &Snapshot,
     tools: &[ServedTool],
+    request: &ServedRequest,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let (spans, ideal) = spans(snapshot, tools);
-    let steps = steps(&spans);
+    let steps = steps(&spans, request.step_gap);
     // What the page shows per tool: the report without its per-call records.
     let served = serde_json::json!({
         "scenario": report.scenario,
         "seed": report.seed,
+        "step_gap_s": report.step_gap_s,
         "served_s": report.served_s,
         "sessions": report.sessions.len(),
         "served": report.served,
@@ -436,7 +444,10 @@ mod tests {
             at: Duration::from_millis(400),
         };
         let (spans, _) = spans(&snapshot, service.tools());
-        let shape: Vec<Vec<usize>> = steps(&spans).into_iter().map(|s| s.calls).collect();
-        assert_eq!(shape, [vec![0, 1, 2], vec![4], vec![3]]);
+        let shape = |gap| -> Vec<Vec<usize>> { steps(&spans, gap).into_iter().map(|s| s.calls).collect() };
+        assert_eq!(shape(STEP_GAP), [vec![0, 1, 2], vec![4], vec![3]]);
+        // A wider gap takes the late call in; none takes in only the overlapping ones.
+        assert_eq!(shape(Duration::from_millis(50)), [vec![0, 1, 2, 3], vec![4]]);
+        assert_eq!(shape(Duration::ZERO), [vec![0, 1], vec![4], vec![2], vec![3]]);
     }
 }

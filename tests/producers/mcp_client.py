@@ -68,8 +68,8 @@ async def pydantic_ai(url):
     outputs = {}
     async with agent:
         outputs["parallel"] = (await agent.run("go")).output
-        # Apart by far more than the 10 ms that separates steps.
-        await asyncio.sleep(0.3)
+        # Apart by far more than the step gap the test serves with (300 ms).
+        await asyncio.sleep(1.0)
         with Agent.parallel_tool_call_execution_mode("sequential"):
             outputs["sequential"] = (await agent.run("go")).output
     return outputs
