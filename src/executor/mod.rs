@@ -98,8 +98,10 @@ impl Executor {
     /// simulated clock (no `join!` of another clock future beside it; spawned tasks are
     /// fine, it checks for those), that its tools never yield with
     /// `tokio::task::yield_now` (whose wake-up tokio holds back until the task yields),
-    /// and that no clock wait its calls poll is awaited by anything outside the run as
-    /// well (through a shared future, say). The executor then keeps the clock itself:
+    /// that no clock wait its calls poll is awaited by anything outside the run as well
+    /// (through a shared future, say), and that no tool blocks its thread on a clock wait
+    /// of its own (a `block_on` inside a call: only the executor, blocked with it, would
+    /// fire that wait). The executor then keeps the clock itself:
     ///
     /// - In simulated time it moves the clock whenever its calls are all waiting, instead
     ///   of waiting for the runtime to notice that everything is idle: a quarter less time
