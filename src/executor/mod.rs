@@ -113,7 +113,7 @@ impl Executor {
     ///   away it spins for it rather than park, and otherwise it is woken that long before
     ///   it. A call's end then no longer waits for a timer on another thread and a
     ///   wake-up through the kernel: at a thousand calls of 10 ms in flight on two cores,
-    ///   the run's excess over the ideal fell from about 9 % to 3 %, and its CPU time at
+    ///   the run's excess over the ideal fell from 6–11 % to 1.5–3.5 %, and its CPU time at
     ///   ten in flight by half (docs/benchmarks.md).
     ///
     /// `parabench run`, `tune` and `analyze` run their simulated tools this way.
