@@ -61,7 +61,6 @@ impl RealClock {
         Wait {
             deadline,
             coarse: None,
-            coarse_over: false,
             precise: precise::wait_until(deadline),
             local: None,
         }
@@ -75,9 +74,9 @@ pin_project_lite::pin_project! {
     /// [`HANDOVER`] before the deadline, then on the precise one.
     struct Wait {
         deadline: Instant,
+        // Tokio's wait, while it runs; once it has ended, its instant has passed.
         #[pin]
         coarse: Option<tokio::time::Sleep>,
-        coarse_over: bool,
         precise: precise::WaitUntil,
         // The waker registered in an executor's timers.
         local: Option<Waker>,
@@ -90,27 +89,23 @@ impl Future for Wait {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         let deadline = *this.deadline;
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             note_deadline(deadline);
             return Poll::Ready(());
         }
         if local::register(deadline, cx.waker(), this.local) {
             return Poll::Pending;
         }
-        if !*this.coarse_over {
-            if this.coarse.is_none() {
-                match deadline.checked_sub(HANDOVER) {
-                    Some(coarse) if coarse > Instant::now() => {
-                        this.coarse.set(Some(tokio::time::sleep_until(coarse.into())));
-                    }
-                    _ => *this.coarse_over = true,
-                }
-            }
-            if let Some(coarse) = this.coarse.as_mut().as_pin_mut() {
-                std::task::ready!(coarse.poll(cx));
-                this.coarse.set(None);
-                *this.coarse_over = true;
-            }
+        if this.coarse.is_none()
+            && let Some(coarse) = deadline.checked_sub(HANDOVER)
+            && coarse > now
+        {
+            this.coarse.set(Some(tokio::time::sleep_until(coarse.into())));
+        }
+        if let Some(coarse) = this.coarse.as_mut().as_pin_mut() {
+            std::task::ready!(coarse.poll(cx));
+            this.coarse.set(None);
         }
         std::task::ready!(Pin::new(this.precise).poll(cx));
         note_deadline(deadline);

@@ -44,13 +44,6 @@ struct WakeStamp {
     task: AtomicWaker,
 }
 
-/// The waker of `stamp`; made in this one place, so that the wakers of one stamp compare
-/// equal (`Waker::will_wake`) on every poll, and a future that registers again only when
-/// its waker changes registers once.
-fn waker_of(stamp: &Arc<WakeStamp>) -> Waker {
-    Waker::from(stamp.clone())
-}
-
 impl Wake for WakeStamp {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -92,7 +85,7 @@ impl<F: Future> Future for Stamped<F> {
             let woken = stamp.woken_ns.swap(NOT_WOKEN, Ordering::Acquire);
             stamp.task.register(cx.waker());
             let woken = (woken != NOT_WOKEN).then(|| epoch() + Duration::from_nanos(woken));
-            let waker = waker_of(stamp);
+            let waker = Waker::from(stamp.clone());
             let (out, deadline) = noting_deadlines(|| this.fut.poll(&mut Context::from_waker(&waker)));
             // A clock wait found over on this poll ended at its deadline: whichever timer
             // woke it, and however late, the simulated work was over then. Any other
@@ -115,7 +108,7 @@ impl<F: Future> Future for Stamped<F> {
             task: AtomicWaker::new(),
         });
         stamp.task.register(cx.waker());
-        let waker = waker_of(&stamp);
+        let waker = Waker::from(stamp.clone());
         *this.stamp = Some(stamp);
         // Polled again at once with the stamping waker, so that the wake-ups the future
         // registers from now on go through it. Only futures that wait pay for this.

@@ -100,10 +100,12 @@ impl OwnClock {
                 let quiet = !self.watch.woken.load(Ordering::Acquire)
                     && tokio::task::coop::has_budget_remaining()
                     && runtime.metrics().num_alive_tasks() == 0;
-                match (quiet, quiet && clock.fire_next()) {
-                    (false, _) => Next::Park,
-                    (true, true) => Next::Poll,
-                    (true, false) => Next::Stalled,
+                if !quiet {
+                    Next::Park
+                } else if clock.fire_next() {
+                    Next::Poll
+                } else {
+                    Next::Stalled
                 }
             }
             Kind::Real(timers) => {
