@@ -209,6 +209,22 @@ fn a_runs_trace_file_round_trips_into_the_same_figures() {
     assert_eq!(a["steps"][0]["max_in_flight"], 1);
     assert_eq!(a["steps"][1]["max_in_flight"], 4);
     assert_eq!(a["findings"][0]["kind"], "serial");
+    // The what-if table replays the 63 calls up to all at once, but no step had more
+    // than 4 in flight: the calls' times are not known above that, so neither is the
+    // recommendation, and the reason says what more would give if they held.
+    assert_eq!(
+        a["what_if"].as_array().unwrap().last().unwrap()["max_concurrency"],
+        Value::Null
+    );
+    assert_eq!(a["recommended"], 4, "{}", a["reason"]);
+    assert!(
+        a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("No step had more than 4 calls in flight"),
+        "{}",
+        a["reason"]
+    );
     // Per tool: every call of both runs, exact; errors as the report counts them; the
     // quantiles of the pooled durations within HDR precision.
     let mut skipped = 0;

@@ -214,6 +214,19 @@ fn cases() -> Vec<Case> {
             4,
         ),
         case(
+            "a tool parameter of a type JSON Schema does not have",
+            &tool("latency = { dist = \"constant\", value = \"1ms\" }\n[tools.t.params]\nquery = \"str\""),
+            "parameter `query` of tool `t` has the type `str`, which JSON Schema does not have (expected one of: \
+             string, integer, number, boolean, array, object)",
+            5,
+        ),
+        case(
+            "a tool parameter's type that is not a string",
+            &tool("latency = { dist = \"constant\", value = \"1ms\" }\nparams = { query = 1 }"),
+            "invalid type: integer `1`, expected a string",
+            4,
+        ),
+        case(
             "tool description with an invisible character",
             &tool("latency = { dist = \"constant\", value = \"1ms\" }\ndescription = \"a\\u0007b\""),
             "invisible character U+0007",

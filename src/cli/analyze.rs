@@ -117,6 +117,7 @@ pub(super) fn run(args: &AnalyzeArgs) -> u8 {
         levels: args.levels.clone(),
         sources,
         ideal: observed::ideal::IdealSpec::default(),
+        recommend_up_to: observed::analysis::RecommendUpTo::Observed,
     };
     let analysis = match observed::analyse(&spans, &request) {
         Ok(a) => a,

@@ -8,14 +8,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::calls::{CallRole, Calls};
 use super::ideal::{IdealSpec, Replay, ReplayRun};
 use super::otlp::hex;
 use super::span::{Role, Spans};
-use super::steps::{Step, steps};
+use super::steps::{Step, steps_of};
+use super::tree::SpanTree;
 use crate::executor::CallStatus;
 use crate::report::{SpeedupBound, Work};
 use crate::stats::LatencyHistogram;
-use crate::tune::recommend::{Criteria, recommend};
+use crate::tune::recommend::{Criteria, DEFAULT_TARGET_SHARE, recommend};
 use crate::tune::{LevelReport, Levels};
 use crate::units::fmt_duration;
 
@@ -38,6 +40,21 @@ pub struct AnalysisRequest {
     /// The tools' own limits and the calls' times in the ideal; default: none, and each
     /// span's duration.
     pub ideal: IdealSpec,
+    /// How far the recommendation may go.
+    pub recommend_up_to: RecommendUpTo,
+}
+
+/// The highest level the recommendation may name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecommendUpTo {
+    /// The most calls any step had in flight at once: the calls' durations were observed
+    /// at that concurrency and no higher, and a real tool may slow down beyond it (the
+    /// ideal schedule cannot know). `analyze`'s rule.
+    #[default]
+    Observed,
+    /// The widest step: the tools' times are known at any concurrency (`parabench serve`
+    /// draws them from the scenario, and the ideal keeps each tool's own limits).
+    Widest,
 }
 
 /// The whole analysis.
@@ -71,6 +88,58 @@ pub struct Analysis {
     /// many calls at once with nothing holding them back.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Tool spans that are not calls, and why (a summary of a step's calls).
+    #[serde(default)]
+    pub set_aside: Vec<SetAside>,
+    /// Calls whose spans hold another span of the same tool: an agent's trace joined with
+    /// the trace of the server it called. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<Joined>,
+}
+
+/// Tool spans set aside, for one reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetAside {
+    /// `summary`.
+    pub reason: String,
+    /// How many.
+    pub spans: usize,
+    /// In words.
+    pub text: String,
+}
+
+/// What joining an agent's trace with its server's shows: per call, the server's time
+/// and the client's overhead around it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Joined {
+    /// Calls with a span of the server inside.
+    pub calls: usize,
+    /// The server's spans inside them (more than `calls` when a client retried inside
+    /// one call).
+    pub inner_spans: usize,
+    /// Median overhead: the call as the client saw it, less the server's time.
+    pub overhead_p50_s: f64,
+    /// 99th percentile overhead.
+    pub overhead_p99_s: f64,
+    /// Every joined call, in step order.
+    pub per_call: Vec<JoinedCall>,
+}
+
+/// One joined call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JoinedCall {
+    /// Its step, by index into `steps`.
+    pub step: usize,
+    /// Its tool.
+    pub tool: String,
+    /// The client's span, in hex.
+    pub span_id: String,
+    /// The call as the client saw it.
+    pub client_s: f64,
+    /// The server's time (its spans of the call).
+    pub server_s: f64,
+    /// client_s - server_s, never below zero.
+    pub overhead_s: f64,
 }
 
 /// One tool's calls.
@@ -88,6 +157,12 @@ pub struct ToolFigures {
     pub p99_s: f64,
     /// Longest.
     pub max_s: f64,
+    /// Joined traces: the median of the client's overhead around its calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_p50_s: Option<f64>,
+    /// Joined traces: its 99th percentile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_p99_s: Option<f64>,
 }
 
 /// One step.
@@ -113,6 +188,12 @@ pub struct StepFigures {
     pub ideal_wall_s: f64,
     /// ideal_wall_s / wall_s.
     pub efficiency: f64,
+    /// Joined traces: the median of the client's overhead around its calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_p50_s: Option<f64>,
+    /// Joined traces: its 99th percentile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_p99_s: Option<f64>,
 }
 
 /// Over every step.
@@ -165,24 +246,36 @@ pub enum AnalysisError {
 }
 
 /// Analyses `spans` as `request` says, in the steps their traces show (see
-/// [`steps`]).
+/// [`steps_of`]), with each tool span resolved to a call, a part of one, or a summary
+/// set aside (see [`Calls`]).
 ///
 /// # Errors
 ///
 /// [`AnalysisError`] when the replay's runtime cannot start.
 pub fn analyse(spans: &Spans, request: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
-    analyse_steps(spans, &steps(spans), request)
+    let tree = SpanTree::new(spans);
+    let calls = Calls::new(spans, &tree);
+    let steps = steps_of(spans, &tree, &calls);
+    analyse_calls(spans, &calls, &steps, request)
 }
 
-/// Analyses `spans` grouped into `steps` (each of their calls in one step) as `request`
-/// says.
+/// Analyses `spans`, every tool span a call, grouped into `steps` (each of their calls
+/// in one step) as `request` says.
 ///
 /// # Errors
 ///
 /// [`AnalysisError`] when the replay's runtime cannot start.
 pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
+    analyse_calls(spans, &Calls::every(spans), steps, request)
+}
+
+fn analyse_calls(
+    spans: &Spans,
+    calls: &Calls,
+    steps: &[Step],
+    request: &AnalysisRequest,
+) -> Result<Analysis, AnalysisError> {
     let all = spans.spans();
-    let tools = tool_figures(spans);
     let mut analysis = Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
         kind: "analysis".into(),
@@ -190,7 +283,7 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
         traces: spans.trace_count(),
         spans: spans.seen,
         max_concurrency: request.max_concurrency.map(NonZeroUsize::get),
-        tools,
+        tools: tool_figures(spans, calls, steps),
         steps: Vec::new(),
         total: TotalFigures {
             steps: 0,
@@ -205,12 +298,19 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
         recommended: None,
         reason: "no tool calls were found: nothing to recommend".into(),
         findings: Vec::new(),
+        set_aside: set_aside(calls),
+        joined: None,
     };
     let Ok(replay) = Replay::new(spans, steps, &request.ideal) else {
         return Ok(analysis);
     };
     let widest = steps.iter().map(|s| s.calls.len()).max().unwrap_or(1);
     let unlimited = NonZeroUsize::new(widest).unwrap_or(NonZeroUsize::MIN);
+    let observed = steps.iter().map(|s| s.max_in_flight(all)).max().unwrap_or(1);
+    let up_to = match request.recommend_up_to {
+        RecommendUpTo::Observed => NonZeroUsize::new(observed).unwrap_or(NonZeroUsize::MIN).min(unlimited),
+        RecommendUpTo::Widest => unlimited,
+    };
     let ideal_limit = request.max_concurrency.map_or(unlimited, |n| n.min(unlimited));
     // Every limit replayed once: a limit above the widest step runs the same schedule as
     // the widest, so it is not replayed again.
@@ -221,7 +321,7 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
         .get()
         .iter()
         .map(|&l| effective(l))
-        .chain([unlimited, ideal_limit])
+        .chain([unlimited, ideal_limit, up_to])
         .collect();
     limits.sort_unstable();
     limits.dedup();
@@ -247,6 +347,7 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
                 *per_tool.entry(spans.tool_name(t).to_string()).or_insert(0) += 1;
             }
         }
+        let (overhead_p50_s, overhead_p99_s) = overhead_quantiles(step.calls.iter().copied(), spans, calls);
         analysis.steps.push(StepFigures {
             trace_id: hex(&step.trace_id),
             parent_span_id: hex(&step.parent_span_id),
@@ -258,6 +359,8 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
             speedup: ratio(secs(work), secs(wall)),
             ideal_wall_s: ideal_wall,
             efficiency: ratio(ideal_wall, secs(wall)),
+            overhead_p50_s,
+            overhead_p99_s,
         });
     }
     let work: f64 = analysis.steps.iter().map(|s| s.work_s).sum();
@@ -273,9 +376,10 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
         efficiency: ratio(ideal_wall, wall),
     };
     analysis.findings = findings(&analysis.steps);
+    analysis.joined = joined(spans, calls, steps);
 
     // The what-if table, and the levels the recommendation chooses among: the asked
-    // levels, and the widest step (where no limit binds any more).
+    // levels up to the highest it may name, and that one.
     for &level in request.levels.get() {
         let wall = run_at(level).wall.as_secs_f64();
         analysis.what_if.push(WhatIf {
@@ -290,8 +394,15 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
         wall_s: unlimited_wall,
         speedup: ratio(work, unlimited_wall),
     });
-    let mut levels: Vec<NonZeroUsize> = request.levels.with_baseline().get().to_vec();
-    levels.push(unlimited);
+    let mut levels: Vec<NonZeroUsize> = request
+        .levels
+        .with_baseline()
+        .get()
+        .iter()
+        .copied()
+        .filter(|&l| l <= up_to)
+        .collect();
+    levels.push(up_to);
     levels.sort_unstable();
     levels.dedup();
     let level_reports: Vec<LevelReport> = levels
@@ -304,38 +415,157 @@ pub fn analyse_steps(spans: &Spans, steps: &[Step], request: &AnalysisRequest) -
     let recommendation = recommend(&level_reports, &Criteria::default(), replay.plan(), 1);
     analysis.recommended = recommendation.level;
     analysis.reason = recommendation.reason;
+    if up_to < unlimited {
+        // What the ideal would gain beyond what was observed, said but not recommended.
+        let at_top = run_at(up_to).wall.as_secs_f64();
+        if unlimited_wall < at_top * DEFAULT_TARGET_SHARE {
+            analysis.reason = format!(
+                "{} No step had more than {observed} calls in flight, so the calls' times are not known above \
+                 that: the ideal schedule at {widest} would take {} instead of {} ({:.2}× faster) if they held; \
+                 measure at that concurrency to know (`parabench serve`, or a run with real tools).",
+                analysis.reason,
+                fmt_duration(Duration::from_secs_f64(unlimited_wall)),
+                fmt_duration(Duration::from_secs_f64(at_top)),
+                ratio(at_top, unlimited_wall)
+            );
+        }
+    }
     Ok(analysis)
 }
 
-/// A trace id short enough to read: its first 8 hex digits after any leading zeros
-/// (Jaeger's 64-bit trace ids are zero-padded to 128 bits).
+/// What was set aside, per reason.
+fn set_aside(calls: &Calls) -> Vec<SetAside> {
+    let mut out = Vec::new();
+    let n = calls.count(CallRole::Summary);
+    if n > 0 {
+        out.push(SetAside {
+            reason: "summary".into(),
+            spans: n,
+            text: format!(
+                "{n} tool {} only summarised a step's calls (a tool name in parentheses, such as ADK's \
+                 `execute_tool (merged)` of `(merged tools)`): not calls",
+                plural(n, "span", "spans")
+            ),
+        });
+    }
+    let n = calls.count(CallRole::Answer);
+    if n > 0 {
+        out.push(SetAside {
+            reason: "answer".into(),
+            spans: n,
+            text: format!(
+                "{n} tool {} gave the agent's final answer (smolagents' `final_answer`): the end of a run, not a \
+                 call",
+                plural(n, "span", "spans")
+            ),
+        });
+    }
+    out
+}
+
+/// The joined calls: per call, the client's span, the server's time inside it, and the
+/// overhead between them.
+fn joined(spans: &Spans, calls: &Calls, steps: &[Step]) -> Option<Joined> {
+    if calls.inner_ns.is_empty() {
+        return None;
+    }
+    let all = spans.spans();
+    let secs = |ns: u64| Duration::from_nanos(ns).as_secs_f64();
+    let mut per_call = Vec::new();
+    for (k, step) in steps.iter().enumerate() {
+        for &i in &step.calls {
+            let (Some(&inner), Role::Tool(t)) = (calls.inner_ns.get(&i), all[i].role) else {
+                continue;
+            };
+            let client = all[i].duration_ns();
+            per_call.push(JoinedCall {
+                step: k,
+                tool: spans.tool_name(t).to_string(),
+                span_id: hex(&all[i].span_id),
+                client_s: secs(client),
+                server_s: secs(inner),
+                overhead_s: secs(client.saturating_sub(inner)),
+            });
+        }
+    }
+    let (p50, p99) = overhead_quantiles(per_call_indices(steps, calls), spans, calls);
+    Some(Joined {
+        calls: per_call.len(),
+        inner_spans: calls.inner(),
+        overhead_p50_s: p50.unwrap_or(0.0),
+        overhead_p99_s: p99.unwrap_or(0.0),
+        per_call,
+    })
+}
+
+fn per_call_indices<'a>(steps: &'a [Step], calls: &'a Calls) -> impl Iterator<Item = usize> + 'a {
+    steps
+        .iter()
+        .flat_map(|s| s.calls.iter().copied())
+        .filter(|i| calls.inner_ns.contains_key(i))
+}
+
+/// The p50 and p99 of the client's overhead around those of `members` that hold the
+/// server's spans; `None` when none does.
+fn overhead_quantiles(
+    members: impl Iterator<Item = usize>,
+    spans: &Spans,
+    calls: &Calls,
+) -> (Option<f64>, Option<f64>) {
+    let all = spans.spans();
+    let mut histogram = LatencyHistogram::new();
+    for i in members {
+        if let Some(&inner) = calls.inner_ns.get(&i) {
+            histogram.record(Duration::from_nanos(all[i].duration_ns().saturating_sub(inner)));
+        }
+    }
+    if histogram.is_empty() {
+        return (None, None);
+    }
+    let q = |q: f64| Some(histogram.quantile(q).as_secs_f64());
+    (q(0.5), q(0.99))
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// A trace id short enough to read: a prefix of it, its first 8 hex digits, as the
+/// trace is looked up by. A Jaeger 64-bit id padded to 128 bits (16 leading zeros) shows
+/// the first 8 digits of the 64-bit id Jaeger itself shows.
 pub fn short_trace(id: &str) -> &str {
-    let trimmed = id.trim_start_matches('0');
-    let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
-    &trimmed[..trimmed.len().min(8)]
+    let id = match id.len() {
+        32 if id.starts_with("0000000000000000") => &id[16..],
+        _ => id,
+    };
+    &id[..id.len().min(8)]
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 1.0 }
 }
 
-/// Per tool: count, errors and duration quantiles from an HDR histogram.
-fn tool_figures(spans: &Spans) -> BTreeMap<String, ToolFigures> {
-    let mut per_tool: Vec<(LatencyHistogram, usize)> =
-        (0..spans.tool_count()).map(|_| (LatencyHistogram::new(), 0)).collect();
-    for span in spans.spans() {
-        if let Role::Tool(t) = span.role {
-            let (histogram, errors) = &mut per_tool[t as usize];
-            histogram.record(Duration::from_nanos(span.duration_ns()));
-            *errors += usize::from(span.error);
-        }
+/// Per tool: count, errors and duration quantiles from an HDR histogram, over the calls
+/// of `steps`; and, for joined calls, the client's overhead.
+fn tool_figures(spans: &Spans, calls: &Calls, steps: &[Step]) -> BTreeMap<String, ToolFigures> {
+    let all = spans.spans();
+    let mut per_tool: Vec<Option<(LatencyHistogram, usize, Vec<usize>)>> = vec![None; spans.tool_count()];
+    for &i in steps.iter().flat_map(|s| &s.calls) {
+        let Role::Tool(t) = all[i].role else { continue };
+        let (histogram, errors, members) =
+            per_tool[t as usize].get_or_insert_with(|| (LatencyHistogram::new(), 0, Vec::new()));
+        histogram.record(Duration::from_nanos(all[i].duration_ns()));
+        *errors += usize::from(all[i].error || calls.inner_error.get(&i).copied().unwrap_or(false));
+        members.push(i);
     }
     per_tool
         .into_iter()
         .enumerate()
-        .map(|(t, (h, errors))| {
+        .filter_map(|(t, figures)| {
+            let (h, errors, members) = figures?;
             let q = |q: f64| h.quantile(q).as_secs_f64();
-            (
+            let (overhead_p50_s, overhead_p99_s) = overhead_quantiles(members.into_iter(), spans, calls);
+            Some((
                 spans.tool_name(t as u32).to_string(),
                 ToolFigures {
                     count: h.len() as usize,
@@ -344,8 +574,10 @@ fn tool_figures(spans: &Spans) -> BTreeMap<String, ToolFigures> {
                     p90_s: q(0.9),
                     p99_s: q(0.99),
                     max_s: h.max().as_secs_f64(),
+                    overhead_p50_s,
+                    overhead_p99_s,
                 },
-            )
+            ))
         })
         .collect()
 }
@@ -480,4 +712,19 @@ fn findings(steps: &[StepFigures]) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_trace_id_is_a_prefix_of_the_id_jaeger_shows() {
+        // A leading zero is part of the id: `af765191` is no prefix of it.
+        assert_eq!(short_trace("0af7651916cd43dd8448eb211c80319c"), "0af76519");
+        // Jaeger's 64-bit ids, padded to 128 bits, show as their 16 digits.
+        assert_eq!(short_trace("00000000000000000b269b633813fc60"), "0b269b63");
+        assert_eq!(short_trace("00000000000000000000000000000000"), "00000000");
+        assert_eq!(short_trace("abc"), "abc");
+    }
 }

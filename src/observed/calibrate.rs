@@ -26,14 +26,15 @@ pub fn scenario(spans: &Spans, steps: &[Step], levels: &[usize], sources: &[Stri
     let mut tools: Vec<(LatencyHistogram, usize)> =
         (0..spans.tool_count()).map(|_| (LatencyHistogram::new(), 0)).collect();
     let mut model = LatencyHistogram::new();
-    for span in all {
-        let d = Duration::from_nanos(span.duration_ns());
-        match span.role {
-            Role::Tool(t) => {
-                tools[t as usize].0.record(d);
-                tools[t as usize].1 += usize::from(span.error);
-            }
-            Role::Model => model.record(d),
+    for span in all.iter().filter(|s| s.role == Role::Model) {
+        model.record(Duration::from_nanos(span.duration_ns()));
+    }
+    // The calls only: a summary set aside, or a server's span inside its client's, is not
+    // one more call of its tool.
+    for &i in steps.iter().flat_map(|s| &s.calls) {
+        if let Role::Tool(t) = all[i].role {
+            tools[t as usize].0.record(Duration::from_nanos(all[i].duration_ns()));
+            tools[t as usize].1 += usize::from(all[i].error);
         }
     }
     // Keys of their own, even for names that clean up alike (`a.b` and `a_b`).
@@ -79,7 +80,7 @@ pub fn scenario(spans: &Spans, steps: &[Step], levels: &[usize], sources: &[Stri
         "seed = 1\n\n[executor]\n# The most calls the agent had in flight in a step."
     );
     let _ = writeln!(out, "max_concurrency = {widest}\n");
-    for (t, (h, errors)) in tools.iter().enumerate() {
+    for (t, (h, errors)) in tools.iter().enumerate().filter(|(_, (h, _))| !h.is_empty()) {
         let _ = writeln!(out, "[tools.{}]", names[t]);
         let _ = writeln!(out, "latency = {}", empirical(h));
         if *errors > 0 {

@@ -70,6 +70,7 @@ pub struct JaegerTag {
 /// the right length, or a span without a start time or duration.
 pub fn collect(traces: &[JaegerTrace], out: &mut Spans) -> Result<(), SpanError> {
     let mut batch = Vec::new();
+    let mut links = Vec::new();
     for trace in traces {
         for span in &trace.spans {
             out.seen += 1;
@@ -83,11 +84,15 @@ pub fn collect(traces: &[JaegerTrace], out: &mut Spans) -> Result<(), SpanError>
                 conventions.observe(&tag.key, value);
             }
             let Some(kind) = conventions.kind(&span.operation_name) else {
+                links.extend(link(span));
                 continue;
             };
             let observed = checked(span, conventions.error)?;
             batch.push((observed, matches!(kind, Kind::Tool(_)).then(|| kind_name(kind))));
         }
+    }
+    for (trace_id, span_id, parent) in links {
+        out.push_link(trace_id, span_id, parent);
     }
     for (span, tool) in batch {
         let kind = match &tool {
@@ -97,6 +102,16 @@ pub fn collect(traces: &[JaegerTrace], out: &mut Spans) -> Result<(), SpanError>
         out.push(span, kind);
     }
     Ok(())
+}
+
+/// Where a span that is no call sits, if its ids can say.
+fn link(span: &JaegerSpan) -> Option<([u8; 16], [u8; 8], [u8; 8])> {
+    let parent = span.references.iter().find(|r| r.ref_type == "CHILD_OF")?;
+    Some((
+        padded_hex(&span.trace_id)?,
+        padded_hex(&span.span_id)?,
+        padded_hex(&parent.span_id)?,
+    ))
 }
 
 fn kind_name(kind: Kind<'_>) -> String {

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod calibrate;
+pub mod calls;
 pub mod html;
 pub mod ideal;
 pub mod jaeger;
@@ -17,6 +18,7 @@ pub mod receiver;
 pub mod span;
 pub mod steps;
 pub mod terminal;
+pub mod tree;
 
 pub use analysis::{Analysis, AnalysisRequest, analyse};
 pub use read::{Format, ReadError, read_file};

@@ -88,15 +88,20 @@ pub fn collect<'a>(
     out: &mut Spans,
 ) -> Result<(), SpanError> {
     let mut batch = Vec::new();
+    let mut links = Vec::new();
     for resource in resource_spans {
         for scope in &resource.scope_spans {
             for span in &scope.spans {
                 out.seen += 1;
-                if let Some(kept) = recognise(span)? {
-                    batch.push(kept);
+                match recognise(span)? {
+                    Some(kept) => batch.push(kept),
+                    None => links.extend(link(span)),
                 }
             }
         }
+    }
+    for (trace_id, span_id, parent) in links {
+        out.push_link(trace_id, span_id, parent);
     }
     for (span, tool) in batch {
         let kind = match &tool {
@@ -106,6 +111,16 @@ pub fn collect<'a>(
         out.push(span, kind);
     }
     Ok(())
+}
+
+/// Where a span that is no call sits (its trace, its id and its parent's), if its ids
+/// can say: only the calls themselves must be well formed.
+fn link(span: &Span) -> Option<([u8; 16], [u8; 8], [u8; 8])> {
+    Some((
+        span.trace_id.as_slice().try_into().ok()?,
+        span.span_id.as_slice().try_into().ok()?,
+        span.parent_span_id.as_slice().try_into().ok()?,
+    ))
 }
 
 /// The span as the analysis keeps it (with its tool's name, `None` for a model call), if

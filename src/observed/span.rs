@@ -156,7 +156,8 @@ pub enum Kind<'a> {
     Model,
 }
 
-/// Every recognised span read so far, with the tools' names interned.
+/// Every recognised span read so far, with the tools' names interned, and where every
+/// other span sits in its trace.
 #[derive(Clone, Debug, Default)]
 pub struct Spans {
     spans: Vec<ObservedSpan>,
@@ -166,6 +167,25 @@ pub struct Spans {
     pub seen: u64,
     /// Distinct traces seen (of recognised spans).
     traces: std::collections::HashSet<[u8; 16]>,
+    /// Every trace seen, recognised spans or not, by its index in `links`.
+    trace_index: HashMap<[u8; 16], u32>,
+    trace_ids: Vec<[u8; 16]>,
+    /// The spans that are neither tool nor model calls, with a parent: the wrappers
+    /// (agent runs, chains, an MCP client's request) between the calls and what holds
+    /// them, so steps can be found whatever the framework nests.
+    links: Vec<Link>,
+}
+
+/// Where a span that is neither a tool nor a model call sits: 20 bytes, so a trace of a
+/// million spans keeps its shape in 20 MB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Its trace, by [`Spans::trace_index`].
+    pub trace: u32,
+    /// Its id.
+    pub span_id: [u8; 8],
+    /// Its parent's id.
+    pub parent_span_id: [u8; 8],
 }
 
 impl Spans {
@@ -176,7 +196,32 @@ impl Spans {
             Kind::Model => Role::Model,
         };
         self.traces.insert(span.trace_id);
+        self.trace(span.trace_id);
         self.spans.push(span);
+    }
+
+    /// Keeps where a span that is neither a tool nor a model call sits; a root span
+    /// (without a parent) needs no keeping.
+    pub fn push_link(&mut self, trace_id: [u8; 16], span_id: [u8; 8], parent_span_id: [u8; 8]) {
+        if parent_span_id == [0; 8] || span_id == [0; 8] {
+            return;
+        }
+        let trace = self.trace(trace_id);
+        self.links.push(Link {
+            trace,
+            span_id,
+            parent_span_id,
+        });
+    }
+
+    fn trace(&mut self, id: [u8; 16]) -> u32 {
+        if let Some(&t) = self.trace_index.get(&id) {
+            return t;
+        }
+        let t = u32::try_from(self.trace_ids.len()).expect("fewer than 2^32 traces");
+        self.trace_ids.push(id);
+        self.trace_index.insert(id, t);
+        t
     }
 
     fn tool_id(&mut self, name: &str) -> u32 {
@@ -192,6 +237,16 @@ impl Spans {
     /// The recognised spans, in the order they were read.
     pub fn spans(&self) -> &[ObservedSpan] {
         &self.spans
+    }
+
+    /// The other spans with a parent, in the order they were read.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// The index of trace `id` among every trace seen, if it was.
+    pub fn trace_index(&self, id: &[u8; 16]) -> Option<u32> {
+        self.trace_index.get(id).copied()
     }
 
     /// The name of tool `id`.
@@ -219,6 +274,9 @@ impl Spans {
             };
             self.push(span, kind);
         }
+        for link in other.links {
+            self.push_link(other.trace_ids[link.trace as usize], link.span_id, link.parent_span_id);
+        }
     }
 }
 
@@ -229,6 +287,21 @@ pub(crate) fn test_span(parent: u8, start_ms: u64, end_ms: u64) -> ObservedSpan 
     ObservedSpan {
         trace_id: [1; 16],
         span_id: [start_ms as u8, end_ms as u8, parent, (start_ms >> 8) as u8, 0, 0, 0, 1],
+        parent_span_id: [parent; 8],
+        start_ns: start_ms * 1_000_000,
+        end_ns: end_ms * 1_000_000,
+        role: Role::Model,
+        error: false,
+    }
+}
+
+/// A span of trace `[1; 16]` with id `[id; 8]` under parent `[parent; 8]`, from
+/// `start_ms` to `end_ms` after the epoch (its role is set by [`Spans::push`]).
+#[cfg(test)]
+pub(crate) fn span(id: u8, parent: u8, start_ms: u64, end_ms: u64) -> ObservedSpan {
+    ObservedSpan {
+        trace_id: [1; 16],
+        span_id: [id; 8],
         parent_span_id: [parent; 8],
         start_ns: start_ms * 1_000_000,
         end_ns: end_ms * 1_000_000,

@@ -37,9 +37,15 @@ impl Render<Analysis> for Terminal {
             )?;
             return Ok(());
         }
-        let mut tools = table(["tool", "calls", "errors", "p50", "p90", "p99", "max"]);
+        // Joined with the server's trace: the client's overhead around its calls too.
+        let joined = a.joined.is_some();
+        let mut header = vec!["tool", "calls", "errors", "p50", "p90", "p99", "max"];
+        if joined {
+            header.extend(["overhead p50", "overhead p99"]);
+        }
+        let mut tools = table(header);
         for (name, t) in &a.tools {
-            tools.add_row(vec![
+            let mut row = vec![
                 name.clone(),
                 t.count.to_string(),
                 t.errors.to_string(),
@@ -47,9 +53,29 @@ impl Render<Analysis> for Terminal {
                 fmt_secs(t.p90_s),
                 fmt_secs(t.p99_s),
                 fmt_secs(t.max_s),
-            ]);
+            ];
+            if joined {
+                row.extend([t.overhead_p50_s, t.overhead_p99_s].map(|o| o.map_or("-".into(), fmt_secs)));
+            }
+            tools.add_row(row);
         }
-        writeln!(out, "{}\n", right_aligned(tools, 1..7))?;
+        let columns = if joined { 1..9 } else { 1..7 };
+        writeln!(out, "{}", right_aligned(tools, columns))?;
+        for aside in &a.set_aside {
+            writeln!(out, "set aside: {}", aside.text)?;
+        }
+        if let Some(j) = &a.joined {
+            writeln!(
+                out,
+                "joined with the server's trace: {} calls hold {} spans of their own tool; the client's overhead \
+                 around each call (its span less the server's) p50 {}, p99 {}",
+                j.calls,
+                j.inner_spans,
+                fmt_secs(j.overhead_p50_s),
+                fmt_secs(j.overhead_p99_s)
+            )?;
+        }
+        writeln!(out)?;
 
         let ideal = a.max_concurrency.map_or("unlimited".to_string(), |n| format!("at {n}"));
         let mut steps = table(["step", "trace", "calls", "in flight", "work", "wall", "ideal", "eff"]);
@@ -114,10 +140,10 @@ impl Render<Analysis> for Terminal {
     }
 }
 
-pub(crate) fn table<const N: usize>(header: [&str; N]) -> Table {
+pub(crate) fn table(header: impl IntoIterator<Item = &'static str>) -> Table {
     let mut t = Table::new();
     t.load_style(STYLE);
-    t.set_header(header.to_vec());
+    t.set_header(header.into_iter().collect::<Vec<_>>());
     t
 }
 

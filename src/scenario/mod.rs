@@ -63,6 +63,7 @@ mod error;
 mod expand;
 mod model;
 mod nesting;
+pub mod params;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -72,6 +73,7 @@ use std::time::Duration;
 
 pub use arrivals::{ArrivalProcess, Arrivals, ArrivalsError};
 pub use error::{Located, ScenarioError};
+pub use params::{ParamType, ToolParams};
 
 use crate::executor::ExecutorConfig;
 use crate::plan::Plan;
@@ -133,6 +135,9 @@ pub struct Scenario {
     pub plan: Plan,
     /// How each tool behaves, indexed by [`ToolId::index`](crate::plan::ToolId::index).
     pub models: Vec<ToolModel>,
+    /// Each tool's parameters (declared, or those its calls pass), indexed as `models`:
+    /// what `parabench serve` lists in the tool's input schema.
+    pub params: Vec<ToolParams>,
     /// `[executor]`, with `max_concurrency = "auto"` resolved for this machine and `seed`
     /// set to the scenario's seed.
     pub executor: ExecutorConfig,

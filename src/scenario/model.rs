@@ -251,6 +251,9 @@ pub(crate) struct ToolTable {
     /// (default) or "reject".
     #[serde(default)]
     pub(crate) limit_policy: LimitPolicyName,
+    /// Served (`parabench serve`), the tool's parameters and their JSON Schema types
+    /// (`query = "string"`); default: those the scenario's calls pass to it.
+    pub(crate) params: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
 }
 
 /// `limit_policy`.

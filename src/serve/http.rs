@@ -6,7 +6,7 @@
 //! 400". A thin layer in front parses the body first (a parse error is JSON-RPC's
 //! -32700, a body that is no JSON-RPC message -32600, one over the limit -32600 with 413)
 //! and turns any plain-text refusal of the SDK into a JSON-RPC error with the same
-//! status and the request's id.
+//! status and the request's id. A session's `DELETE` is answered 204, as clients expect.
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -30,12 +30,28 @@ pub fn router(handler: Handler, shutdown: CancellationToken) -> axum::Router {
         .layer(middleware::from_fn(jsonrpc_errors))
 }
 
+/// The SDK answers a session's `DELETE` with 202 Accepted; MCP clients expect 200 or 204
+/// (the MCP Python SDK logs "Session termination failed: 202" on every close otherwise).
+/// The session is closed by then, so 204 No Content is the answer.
+fn session_ended(mut response: Response) -> Response {
+    if response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = Body::empty();
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    response
+}
+
 fn error(status: StatusCode, id: Value, code: i64, message: impl Into<String>) -> Response {
     let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}});
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 async fn jsonrpc_errors(request: Request, next: Next) -> Response {
+    if request.method() == Method::DELETE {
+        return session_ended(next.run(request).await);
+    }
     if request.method() != Method::POST {
         return next.run(request).await;
     }

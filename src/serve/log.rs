@@ -1,6 +1,10 @@
 //! What the client did: every call as it arrived, started and ended, with what the
 //! server saw of it on arrival (a retry of a failed call, a call beyond its tool's limit).
 //!
+//! A call's draws and whether it retries are keyed by its tool across every session,
+//! not per session: clients that open a session per call are common, and per session
+//! every call of theirs would be the first, with the same draws.
+//!
 //! A server's calls come from many tasks at once; each arrival and end takes one short
 //! lock, which costs nothing beside an HTTP round trip.
 
@@ -60,7 +64,7 @@ pub struct CallRecord {
     pub session: usize,
     /// Its tool, by index.
     pub tool: usize,
-    /// The how-many-th call of its tool in its session (0 for the first): its draws.
+    /// The how-many-th call of its tool (0 for the first), in every session: its draws.
     pub nth: u32,
     /// When its request arrived.
     pub arrive: Duration,
@@ -70,7 +74,7 @@ pub struct CallRecord {
     pub end: Option<Duration>,
     /// How it ended; `None` while in flight.
     pub status: Option<ServedStatus>,
-    /// The same tool with the same arguments had failed before in its session.
+    /// The same tool with the same arguments had failed before.
     pub retry: bool,
     /// Its tool already had as many calls in flight as its limit when it arrived.
     pub beyond_limit: bool,
@@ -85,7 +89,7 @@ pub struct CallId(usize);
 pub struct Arrival {
     /// Where to record its start and end.
     pub id: CallId,
-    /// The how-many-th call of its tool in its session: the key of its draws.
+    /// The how-many-th call of its tool: the key of its draws.
     pub nth: u32,
     /// Calls in flight at the server with this one (of every tool and session).
     pub in_flight: usize,
@@ -113,14 +117,14 @@ struct Inner {
     calls: Vec<CallRecord>,
     sessions: Vec<String>,
     session_ids: HashMap<String, usize>,
-    /// Per (session, tool), calls so far.
-    counts: HashMap<(usize, usize), u32>,
+    /// Per tool, calls so far.
+    counts: Vec<u32>,
     /// Per tool, calls arrived and not yet answered.
     in_flight: Vec<usize>,
     /// Their sum.
     total_in_flight: usize,
-    /// Per (session, tool), the arguments of calls that failed.
-    failed: HashMap<(usize, usize), Vec<Value>>,
+    /// Per tool, the arguments of calls that failed.
+    failed: Vec<Vec<Value>>,
     /// Per call, its arguments while it is in flight (to remember them if it fails).
     arguments: HashMap<usize, Value>,
     /// Calls of a tool the scenario does not have.
@@ -146,6 +150,8 @@ impl CallLog {
     pub fn new(limits: Vec<Option<usize>>) -> Self {
         let inner = Inner {
             in_flight: vec![0; limits.len()],
+            counts: vec![0; limits.len()],
+            failed: vec![Vec::new(); limits.len()],
             ..Inner::default()
         };
         Self {
@@ -172,13 +178,9 @@ impl CallLog {
                 s
             }
         };
-        let count = inner.counts.entry((session, tool)).or_insert(0);
-        let nth = *count;
-        *count = count.saturating_add(1);
-        let retry = inner
-            .failed
-            .get(&(session, tool))
-            .is_some_and(|failed| failed.contains(&arguments));
+        let nth = inner.counts[tool];
+        inner.counts[tool] = nth.saturating_add(1);
+        let retry = inner.failed[tool].contains(&arguments);
         let beyond_limit = self.limits[tool].is_some_and(|limit| inner.in_flight[tool] >= limit);
         inner.in_flight[tool] += 1;
         inner.total_in_flight += 1;
@@ -214,12 +216,12 @@ impl CallLog {
         call.end = Some(at);
         call.status = Some(status);
         let record = call.clone();
-        let (session, tool) = (call.session, call.tool);
+        let tool = call.tool;
         inner.in_flight[tool] -= 1;
         inner.total_in_flight -= 1;
         let arguments = inner.arguments.remove(&id.0);
         if let (true, Some(arguments)) = (status.failed(), arguments) {
-            let failed = inner.failed.entry((session, tool)).or_default();
+            let failed = &mut inner.failed[tool];
             if !failed.contains(&arguments) {
                 failed.push(arguments);
             }
@@ -265,13 +267,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn counts_each_tool_per_session_and_sees_retries_and_calls_beyond_the_limit() {
+    fn counts_each_tool_across_sessions_and_sees_retries_and_calls_beyond_the_limit() {
         let ms = Duration::from_millis;
         let log = CallLog::new(vec![Some(1), None]);
         let a = log.arrive("s1", 0, json!({"q": 1, "k": 2}), ms(0));
         let b = log.arrive("s1", 0, json!({"q": 2}), ms(1));
         let other = log.arrive("s2", 0, json!({"q": 1}), ms(1));
-        assert_eq!((a.nth, b.nth, other.nth), (0, 1, 0));
+        // A client with a session per call still gets each call's own draws.
+        assert_eq!((a.nth, b.nth, other.nth), (0, 1, 2));
         assert_eq!((a.in_flight, b.in_flight, other.in_flight), (1, 2, 3));
         assert_eq!(log.end(a.id, ms(5), ServedStatus::Error).in_flight, 2);
         let ended = log.end(b.id, ms(6), ServedStatus::Ok);
@@ -279,12 +282,14 @@ mod tests {
             (ended.in_flight, ended.record.end, ended.record.nth),
             (1, Some(ms(6)), 1)
         );
-        // The failed arguments again (keys in another order): a retry, in its session only.
-        let again = log.arrive("s1", 0, json!({"k": 2, "q": 1}), ms(7));
-        let elsewhere = log.arrive("s2", 0, json!({"q": 1, "k": 2}), ms(7));
+        // The failed arguments again (keys in another order): a retry, in whichever
+        // session it comes; other arguments are not.
+        let again = log.arrive("s3", 0, json!({"k": 2, "q": 1}), ms(7));
+        let other_arguments = log.arrive("s1", 0, json!({"q": 3}), ms(7));
         let snap = log.snapshot(ms(10));
         let by = |id: CallId| &snap.calls[id.0];
-        assert!(by(again.id).retry && !by(elsewhere.id).retry && !by(b.id).retry);
+        assert!(by(again.id).retry && !by(other_arguments.id).retry && !by(b.id).retry);
+        assert_eq!((by(again.id).nth, by(again.id).session), (3, 2));
         // The limit is 1: the second and third arrivals found it full.
         assert_eq!(
             snap.calls.iter().map(|c| c.beyond_limit).collect::<Vec<_>>(),
@@ -292,6 +297,6 @@ mod tests {
         );
         assert_eq!(by(other.id).status, Some(ServedStatus::Unfinished));
         assert_eq!(by(other.id).end, Some(ms(10)));
-        assert_eq!(snap.sessions, ["s1", "s2"]);
+        assert_eq!(snap.sessions, ["s1", "s2", "s3"]);
     }
 }

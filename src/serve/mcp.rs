@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
@@ -49,7 +49,7 @@ impl Handler {
                     "" => format!("simulated tool `{}` (parabench)", t.spec.name),
                     text => text.to_string(),
                 };
-                Tool::new(t.spec.name.clone(), description, any_arguments())
+                Tool::new(t.spec.name.clone(), description, Arc::new(t.params.input_schema()))
             })
             .collect();
         Self { service, tools }
@@ -59,14 +59,6 @@ impl Handler {
     pub fn tools(&self) -> &[Tool] {
         &self.tools
     }
-}
-
-/// The input schema of every tool: an object with any properties.
-fn any_arguments() -> Arc<JsonObject> {
-    let mut schema = JsonObject::new();
-    schema.insert("type".into(), Value::from("object"));
-    schema.insert("additionalProperties".into(), Value::Bool(true));
-    Arc::new(schema)
 }
 
 /// The session a request came in (the HTTP transport's session id, stdio's one client,

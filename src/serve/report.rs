@@ -3,7 +3,7 @@
 //! beside the ideal at the scenario's limits, plus every call and, per tool, what the
 //! client did with it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::log::{CallRecord, ServedStatus, Snapshot};
 use super::service::ServedTool;
-use crate::observed::analysis::{Analysis, AnalysisError, AnalysisRequest, analyse_steps};
+use crate::observed::analysis::{Analysis, AnalysisError, AnalysisRequest, RecommendUpTo, analyse_steps};
 use crate::observed::ideal::{IdealSpec, ToolLimits};
 use crate::observed::span::{Kind, ObservedSpan, Role, Spans};
 use crate::observed::steps::Step;
@@ -60,7 +60,7 @@ pub struct ServedTotals {
     pub calls: usize,
     /// Per status (`ok`, `error`, `timeout`, `cancelled`, `rejected`, `unfinished`).
     pub statuses: BTreeMap<String, usize>,
-    /// Calls repeating a failed call's tool and arguments in its session.
+    /// Calls repeating a failed call's tool and arguments.
     pub retries: usize,
     /// Calls that arrived while their tool had its limit's worth in flight.
     pub beyond_limit: usize,
@@ -170,45 +170,40 @@ pub fn spans(snapshot: &Snapshot, tools: &[ServedTool]) -> (Spans, IdealSpec) {
     (spans, IdealSpec { tools, service_ns })
 }
 
-/// The steps of served calls: per session, in arrival order, a call joins the step
-/// before it when it arrives while one of its calls is in flight or within `gap` of
-/// the last answer.
+/// The steps of served calls, across every session: in arrival order, a call joins the
+/// step before it when it arrives while one of the step's calls is in flight or within
+/// `gap` of its last answer. Clients that open a session per call are common, so a
+/// session says nothing of which response a call answers; time does. A step takes the
+/// trace (the session) of its first call.
 pub fn steps(spans: &Spans, gap: Duration) -> Vec<Step> {
     let all = spans.spans();
-    let mut by_session: HashMap<[u8; 16], Vec<usize>> = HashMap::new();
-    for (i, span) in all.iter().enumerate() {
-        by_session.entry(span.trace_id).or_default().push(i);
-    }
+    let mut calls: Vec<usize> = (0..all.len()).collect();
+    calls.sort_by_key(|&i| (all[i].start_ns, i));
     let gap = u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
-    for (trace_id, mut calls) in by_session {
-        calls.sort_by_key(|&i| (all[i].start_ns, i));
-        let mut current: Vec<usize> = Vec::new();
-        let mut until: u64 = 0;
-        for i in calls {
-            if !current.is_empty() && all[i].start_ns > until.saturating_add(gap) {
-                out.push(Step {
-                    trace_id,
-                    parent_span_id: [0; 8],
-                    calls: std::mem::take(&mut current),
-                });
-            }
-            until = if current.is_empty() {
-                all[i].end_ns
-            } else {
-                until.max(all[i].end_ns)
-            };
-            current.push(i);
-        }
-        if !current.is_empty() {
+    let mut current: Vec<usize> = Vec::new();
+    let mut until: u64 = 0;
+    let close = |current: &mut Vec<usize>, out: &mut Vec<Step>| {
+        if let Some(&first) = current.first() {
             out.push(Step {
-                trace_id,
+                trace_id: all[first].trace_id,
                 parent_span_id: [0; 8],
-                calls: current,
+                calls: std::mem::take(current),
             });
         }
+    };
+    for i in calls {
+        if !current.is_empty() && all[i].start_ns > until.saturating_add(gap) {
+            close(&mut current, &mut out);
+        }
+        until = if current.is_empty() {
+            all[i].end_ns
+        } else {
+            until.max(all[i].end_ns)
+        };
+        current.push(i);
     }
-    out.sort_by_key(|s| (all[s.calls[0]].start_ns, s.trace_id));
+    close(&mut current, &mut out);
     out
 }
 
@@ -229,6 +224,8 @@ pub fn report(
         levels: request.levels.clone(),
         sources: vec![request.endpoint.clone()],
         ideal,
+        // The served tools' times are drawn, not observed: known at any concurrency.
+        recommend_up_to: RecommendUpTo::Widest,
     };
     let mut analysis = analyse_steps(&spans, &steps, &analysis_request)?;
     analysis.kind = "served".into();
@@ -259,7 +256,11 @@ pub fn report(
         served.retries += usize::from(call.retry);
         served.beyond_limit += usize::from(call.beyond_limit);
     }
-    let notes = notes(&served, &served_tools);
+    let mut per_session = vec![0; snapshot.sessions.len()];
+    for call in &snapshot.calls {
+        per_session[call.session] += 1;
+    }
+    let notes = notes(&served, &served_tools, &per_session);
     Ok(ServedReport {
         analysis,
         scenario: request.scenario.clone(),
@@ -357,8 +358,14 @@ fn tool_figures(snapshot: &Snapshot, tools: &[ServedTool]) -> BTreeMap<String, S
 }
 
 /// What stands out: calls beyond a tool's limit, failures never retried, cancellations.
-fn notes(served: &ServedTotals, tools: &BTreeMap<String, ServedToolFigures>) -> Vec<String> {
+fn notes(served: &ServedTotals, tools: &BTreeMap<String, ServedToolFigures>, per_session: &[usize]) -> Vec<String> {
     let mut notes = Vec::new();
+    if per_session.len() > 1 && per_session.iter().all(|&n| n <= 1) {
+        notes.push(format!(
+            "it opened a session per call ({} sessions): steps are grouped by time across sessions",
+            per_session.len()
+        ));
+    }
     for (name, t) in tools {
         if let (true, Some(limit)) = (t.beyond_limit > 0, t.max_concurrency) {
             notes.push(format!(
@@ -421,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn calls_overlapping_or_within_the_gap_form_a_step_per_session() {
+    fn calls_overlapping_or_within_the_gap_form_a_step_across_sessions() {
         let scenario = crate::scenario::parse(
             "name = \"s\"\n[tools.t]\nlatency = { dist = \"constant\", value = \"1ms\" }\n[[calls]]\nid = \"a\"\ntool = \"t\"\n",
             std::path::Path::new("s.toml"),
@@ -430,24 +437,26 @@ mod tests {
         let service = super::super::service::Service::new(&scenario, NonZeroUsize::MIN).unwrap();
         let snapshot = Snapshot {
             calls: vec![
-                // Session 0: two at once, one 5 ms after they end (same step), then one
-                // 50 ms later (a new step).
+                // Two at once, one 5 ms after they end (same step), then one 50 ms later
+                // (a new step)...
                 call(0, 0, 100),
                 call(0, 1, 120),
                 call(0, 125, 200),
                 call(0, 250, 300),
-                // Session 1, at the same time: its own step.
+                // ...and, at the same time as the first, one in a session of its own: a
+                // client that opens a session per call.
                 call(1, 0, 100),
+                call(2, 260, 270),
             ],
-            sessions: vec!["a".into(), "b".into()],
+            sessions: vec!["a".into(), "b".into(), "c".into()],
             unknown_tool: 0,
             at: Duration::from_millis(400),
         };
         let (spans, _) = spans(&snapshot, service.tools());
         let shape = |gap| -> Vec<Vec<usize>> { steps(&spans, gap).into_iter().map(|s| s.calls).collect() };
-        assert_eq!(shape(STEP_GAP), [vec![0, 1, 2], vec![4], vec![3]]);
-        // A wider gap takes the late call in; none takes in only the overlapping ones.
-        assert_eq!(shape(Duration::from_millis(50)), [vec![0, 1, 2, 3], vec![4]]);
-        assert_eq!(shape(Duration::ZERO), [vec![0, 1], vec![4], vec![2], vec![3]]);
+        assert_eq!(shape(STEP_GAP), [vec![0, 4, 1, 2], vec![3, 5]]);
+        // A wider gap takes the late calls in; none takes in only the overlapping ones.
+        assert_eq!(shape(Duration::from_millis(50)), [vec![0, 4, 1, 2, 3, 5]]);
+        assert_eq!(shape(Duration::ZERO), [vec![0, 4, 1], vec![2], vec![3, 5]]);
     }
 }

@@ -1,10 +1,10 @@
 //! The simulated service of each call: a scenario's tools as a server runs them, with
 //! the simulation's draws and the executor's rate limit, on the real clock.
 //!
-//! A call of tool `t` is the `n`-th of `t` in its session; its latency and fate are the
-//! draws of attempt `n` of the call keyed by `t`'s name (see [`ToolModel::draw`]), so a
-//! client that makes the same calls in the same order meets the same service, whatever
-//! else runs beside it.
+//! A call of tool `t` is the `n`-th of `t` the server was sent, in any session; its
+//! latency and fate are the draws of attempt `n` of the call keyed by `t`'s name (see
+//! [`ToolModel::draw`]), so a client that makes the same calls in the same order meets
+//! the same service, whether it keeps one session or opens one per call.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use super::log::{Arrival, CallLog, Ended, ServedStatus, Snapshot};
 use crate::clock::Clock;
 use crate::executor::limit::RateLimit;
 use crate::plan::{ToolKind, ToolSpec};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ToolParams};
 use crate::seed;
 use crate::sim::{CpuPool, Fate, LimitPolicy, SimError, ToolModel};
 use crate::telemetry::ServedCallTelemetry;
@@ -32,6 +32,8 @@ pub struct ServedTool {
     pub spec: ToolSpec,
     /// Its latency and failures, and what a call beyond its limit meets.
     pub model: ToolModel,
+    /// Its parameters, as its input schema lists them.
+    pub params: ToolParams,
     /// The key of its draws.
     key: u64,
     /// Its slots, when it has a limit.
@@ -118,12 +120,14 @@ impl Service {
             .tools()
             .iter()
             .zip(&scenario.models)
-            .map(|(spec, model)| ServedTool {
+            .zip(&scenario.params)
+            .map(|((spec, model), params)| ServedTool {
                 key: seed::call_key(&spec.name),
                 slots: spec.max_concurrency.map(|n| Arc::new(Semaphore::new(n.get()))),
                 rate: spec.rate_limit_per_s.map(|r| Mutex::new(RateLimit::new(r))),
                 spec: spec.clone(),
                 model: model.clone(),
+                params: params.clone(),
             })
             .collect();
         let cpu = match tools.iter().any(|t| t.spec.kind == ToolKind::Cpu) {
@@ -321,25 +325,28 @@ mod tests {
     "#;
 
     #[tokio::test]
-    async fn the_same_calls_meet_the_same_service_in_every_session() {
-        let service = Service::new(&scenario(TOOLS), NonZeroUsize::MIN).unwrap();
+    async fn the_same_calls_meet_the_same_service_whatever_sessions_they_come_in() {
         let never = CancellationToken::new();
-        let mut sessions = Vec::new();
-        for session in ["a", "b"] {
+        let mut runs = Vec::new();
+        // One client on one session, then one that opens a session per call, each on a
+        // server of its own.
+        for per_call in [false, true] {
+            let service = Service::new(&scenario(TOOLS), NonZeroUsize::MIN).unwrap();
             let mut statuses = Vec::new();
-            for _ in 0..12 {
+            for i in 0..12 {
+                let session = if per_call { format!("s{i}") } else { "one".into() };
                 let answer = service
-                    .call(CallRequest::new(session, "flaky", Value::Null), &never)
+                    .call(CallRequest::new(&session, "flaky", Value::Null), &never)
                     .await
                     .unwrap();
                 statuses.push(answer.status);
             }
-            sessions.push(statuses);
+            runs.push(statuses);
         }
-        assert_eq!(sessions[0], sessions[1]);
+        assert_eq!(runs[0], runs[1]);
         // Seed 7 gives each fate at least once in 12 calls.
         for status in [ServedStatus::Ok, ServedStatus::Error, ServedStatus::Timeout] {
-            assert!(sessions[0].contains(&status), "{status:?} in {:?}", sessions[0]);
+            assert!(runs[0].contains(&status), "{status:?} in {:?}", runs[0]);
         }
     }
 

@@ -54,7 +54,7 @@ pub struct ServedCall<'a> {
     pub outcome: &'static str,
     /// Whether it was answered with a tool error (`isError: true`).
     pub tool_error: bool,
-    /// The how-many-th call of its tool in its session.
+    /// The how-many-th call of its tool, in any session.
     pub nth: u32,
     /// The same arguments had failed before.
     pub retry: bool,

@@ -6,6 +6,7 @@
 
 mod arrivals;
 mod graph;
+mod params;
 mod references;
 mod settings;
 mod sweep;
@@ -20,6 +21,7 @@ use super::error::{ScenarioError, SourceMap};
 use super::model::{HumanDuration, ScenarioFile};
 use super::{MAX_CALLS, Scenario};
 use graph::{generated_counts, plan};
+use params::tool_params;
 use settings::{cpu_cores, description, executor, name};
 use sweep::{expectations, sweep};
 use tools::tools;
@@ -40,6 +42,7 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
     let cpu_cores = file.cpu_cores.as_ref().map(|c| cpu_cores(c, map)).transpose()?;
     let counts = generated_counts(&file, map)?;
     let tools = tools(&file.tools.0, &executor, map)?;
+    let params = tool_params(&file, map)?;
     let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
     let expect = expectations(&file.expect, map)?;
     // Arriving calls come after every closed one.
@@ -55,6 +58,7 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
         seed: file.seed,
         plan,
         models,
+        params,
         executor,
         cpu_cores,
         expect,
