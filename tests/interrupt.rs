@@ -144,7 +144,9 @@ fn assert_partial_report(dir: &Path) -> Value {
     let calls = run["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 200);
     // The call in flight, if the signal found one (it may also land between two calls),
-    // was cancelled at once, not awaited: cut before its 50 ms.
+    // was cancelled at once, not awaited: cut before its 50 ms. A signal that lands just
+    // as the call's own end is due can find it done but not yet handled: within 1 ms of
+    // its end, it is cancelled all the same.
     let in_flight: Vec<&Value> = calls
         .iter()
         .filter(|c| c["status"] == "cancelled" && !c["start_s"].is_null())
@@ -152,7 +154,7 @@ fn assert_partial_report(dir: &Path) -> Value {
     assert!(in_flight.len() <= 1, "one call at a time: {in_flight:?}");
     for call in in_flight {
         let ran = call["end_s"].as_f64().unwrap() - call["start_s"].as_f64().unwrap();
-        assert!(ran < 0.05, "the call in flight ran its whole {ran} s: {call}");
+        assert!(ran < 0.051, "the call in flight ran past its whole 50 ms ({ran} s): {call}");
     }
     // No figure is derived from a cut-short run.
     assert!(report["speedup"].is_null() && report["efficiency"].is_null());
