@@ -154,7 +154,10 @@ fn assert_partial_report(dir: &Path) -> Value {
     assert!(in_flight.len() <= 1, "one call at a time: {in_flight:?}");
     for call in in_flight {
         let ran = call["end_s"].as_f64().unwrap() - call["start_s"].as_f64().unwrap();
-        assert!(ran < 0.051, "the call in flight ran past its whole 50 ms ({ran} s): {call}");
+        assert!(
+            ran < 0.051,
+            "the call in flight ran past its whole 50 ms ({ran} s): {call}"
+        );
     }
     // No figure is derived from a cut-short run.
     assert!(report["speedup"].is_null() && report["efficiency"].is_null());
