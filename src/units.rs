@@ -1,5 +1,6 @@
-//! Durations as people read them, for every renderer and every message: the figures
-//! stay `Duration`s and seconds everywhere else, and only their text is decided here.
+//! Durations and counts as people read them, for every renderer and every message: the
+//! figures stay `Duration`s, seconds and numbers everywhere else, and only their text is
+//! decided here.
 
 use std::time::Duration;
 
@@ -21,6 +22,20 @@ pub fn fmt_duration(d: Duration) -> String {
         format!("{s:.3}s")
     } else {
         format!("{}m{:02.0}s", (s / 60.0).floor(), s % 60.0)
+    }
+}
+
+/// A count and its noun, singular for one: `count(1, "call")` is "1 call", `count(3,
+/// "call")` "3 calls". Nouns whose plural is not `+s` are not counted with it.
+///
+/// ```
+/// assert_eq!(parabench::units::count(1, "session"), "1 session");
+/// assert_eq!(parabench::units::count(0, "step"), "0 steps");
+/// ```
+pub fn count(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 

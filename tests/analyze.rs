@@ -302,6 +302,19 @@ fn bad_trace_files_are_refused_at_their_line_with_what_was_expected() {
             format!("{}\n", span("1", "2").replace("00000000000000aa", "zz")),
             ":1:",
         ),
+        (
+            // Not a call, but a wrapper the steps are found through: its ids are checked
+            // as a call's are (its times are never read).
+            "a short parent id on a span that is no call",
+            format!(
+                "{}\n",
+                span("1", "2")
+                    .replace("execute_tool x", "agent run")
+                    .replace("execute_tool\"", "invoke_agent\"")
+                    .replace(r#""name":"#, r#""parentSpanId":"bbbb","name":"#)
+            ),
+            ":1: span 00000000000000aa of trace 0af7651916cd43dd8448eb211c80319c: the parent span id is 2 bytes",
+        ),
     ];
     for (what, content, fragment) in cases {
         let path = write(&dir, "bad.json", &content);

@@ -357,3 +357,116 @@ fn a_comparison_cut_by_its_deadline_compares_completed_calls_not_walls() {
     // What does not compare the two runs is still checked.
     assert_eq!(verdict("min_success_rate")["ok"], true);
 }
+
+#[test]
+fn a_batch_run_is_labelled_and_bounded_by_its_batch_size() {
+    // 12 calls of 100 ms, 4 allowed in flight, but batches of 3: 400 ms, a bound of 3×
+    // that the batches set, not max_concurrency.
+    let dir = temp_dir("cli-run-batch");
+    let scenario = write(
+        &dir,
+        "batch.toml",
+        "name = \"batches\"\n[executor]\nmax_concurrency = 4\nmode = \"batch\"\nbatch_size = 3\n\
+         [tools.api]\nlatency = { dist = \"constant\", value = \"100ms\" }\n\
+         [[generate]]\ntool = \"api\"\ncount = 12\n",
+    );
+    let json = dir.join("r.json");
+    let (code, stdout, stderr) = text(&parabench(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--clock",
+        "virtual",
+        "--json",
+        json.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(" batch ×3 ") && stdout.contains("400.0ms"), "{stdout}");
+    assert!(stdout.contains("bound 3.00× (set by batch_size)"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    common::assert_matches_schema("report-v1.schema.json", &report);
+    assert_eq!(
+        (&report["runs"][1]["batch_size"], &report["runs"][1]["max_concurrency"]),
+        (&serde_json::json!(3), &serde_json::json!(4))
+    );
+    assert_eq!(report["bound"]["binding"], "batch_size");
+}
+
+#[test]
+fn a_zero_count_names_its_flag_and_what_it_takes() {
+    for (flag, value) in [
+        ("--repeat", "0"),
+        ("--max-concurrency", "0"),
+        ("--max-concurrency", "many"),
+    ] {
+        let (code, _, stderr) = text(&parabench(&["run", "--clock", "virtual", flag, value]));
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(flag), "{stderr}");
+        assert!(stderr.contains("at least 1"), "{stderr}");
+        assert!(!stderr.contains("non-zero type"), "{stderr}");
+    }
+}
+
+#[test]
+fn outside_the_repository_the_shipped_scenarios_are_listed_and_run_by_name() {
+    // A directory with no scenarios/ in it, as a new user's home is.
+    let dir = temp_dir("cli-run-elsewhere");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_parabench"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        text(&out)
+    };
+    let (code, stdout, stderr) = run(&["list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("built into parabench"), "{stdout}");
+    for name in ["agent_mix", "open_loop", "independent_io"] {
+        assert!(stdout.contains(name), "{name} in {stdout}");
+    }
+    let (code, stdout, stderr) = run(&["run", "agent_mix", "--clock", "virtual"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("agent_mix · seed 42 · virtual clock"), "{stdout}");
+    let (code, _, stderr) = run(&["validate", "cpu_bound.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    // A name that is no shipped scenario says which are.
+    let (code, _, stderr) = run(&["run", "agent_mixx"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("the name of a shipped one: agent_mix,"), "{stderr}");
+    // A scenarios/ directory of one's own is what `list` shows.
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    std::fs::copy(
+        common::root().join("scenarios/cpu_bound.toml"),
+        dir.join("scenarios/mine.toml"),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["list"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("mine.toml") && !stdout.contains("agent_mix"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_terminal_says_what_failed_and_what_the_executor_did_about_it() {
+    let (code, stdout, stderr) = text(&parabench(&[
+        "run",
+        "scenarios/partial_failure.toml",
+        "--clock",
+        "virtual",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let faults = "14 retries · 3 attempts timed out · 1 call failed · 1 skipped (a dependency failed)";
+    for mode in ["sequential", "parallel"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(mode) && l.ends_with(faults)),
+            "{mode}: {stdout}"
+        );
+    }
+    // A run where nothing failed says nothing of faults.
+    let (_, clean, _) = text(&parabench(&["run", "--clock", "virtual"]));
+    assert!(!clean.contains("Faults"), "{clean}");
+}

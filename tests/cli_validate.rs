@@ -98,3 +98,28 @@ fn one_bad_file_among_good_ones_still_fails_the_batch() {
     assert_eq!(code, 1);
     assert!(stdout.contains("ok  scenarios/independent_io.toml"));
 }
+
+#[test]
+fn one_of_a_thing_is_said_in_the_singular_and_an_error_once() {
+    let dir = temp_dir("cli-validate-grammar");
+    let one = write(
+        &dir,
+        "one.toml",
+        "name = \"one\"\n[tools.t]\nlatency = { dist = \"constant\", value = \"1ms\" }\n[[calls]]\nid = \"a\"\ntool = \"t\"\n",
+    );
+    let (code, stdout, stderr) = text(&parabench(&["validate", one.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.ends_with("one (1 call, 1 tool)\n"), "{stdout}");
+    let (_, stdout, _) = text(&parabench(&["run", one.to_str().unwrap(), "--clock", "virtual"]));
+    assert!(
+        stdout.starts_with("one · seed 0 · virtual clock · 1 call\n"),
+        "{stdout}"
+    );
+    // Not a terminal: the error is one line, not that line and a box repeating it.
+    let bad = write(&dir, "bad.toml", "name = \"x\"\nseed = -1\n");
+    let (code, _, stderr) = text(&parabench(&["validate", bad.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("bad.toml")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(!stderr.contains('╭'), "{stderr}");
+}

@@ -4,6 +4,7 @@
 mod common;
 
 use parabench::clock::ClockKind;
+use parabench::executor::CallStatus;
 use parabench::harness::{self, RunRequest};
 use parabench::report::json::Json;
 use parabench::report::model::AttemptOutcome;
@@ -73,6 +74,30 @@ fn sequential_and_parallel_runs_draw_the_same_samples() {
     assert!(
         seq.calls.iter().any(|c| c.attempts > 1),
         "the scenario exercises retries"
+    );
+    // And everything the README says it shows: an attempt that timed out, a call that
+    // failed all its attempts, and a dependent skipped because of it.
+    let timed_out = seq
+        .calls
+        .iter()
+        .flat_map(|c| &c.attempt_spans)
+        .any(|a| a.outcome == AttemptOutcome::Timeout);
+    assert!(timed_out, "an attempt times out");
+    let failed: Vec<&str> = seq
+        .calls
+        .iter()
+        .filter(|c| matches!(c.status, CallStatus::Error | CallStatus::Timeout))
+        .map(|c| c.id.as_str())
+        .collect();
+    let skipped: Vec<(&str, Option<&str>)> = seq
+        .calls
+        .iter()
+        .filter(|c| c.status == CallStatus::Skipped)
+        .map(|c| (c.id.as_str(), c.cause.as_deref()))
+        .collect();
+    assert_eq!(
+        (failed.as_slice(), skipped.as_slice()),
+        (["s3"].as_slice(), [("digest_a", Some("s3"))].as_slice())
     );
 }
 

@@ -2,8 +2,8 @@
 """The pattern parabench is measured against, in Python asyncio.
 
 `asyncio.gather` over every call, one `asyncio.Semaphore(max_concurrency)` around each,
-and a success/error record per call: the shape of `execute_tools_parallel` in the guide
-DESIGN.md quotes. Prints the per-call overhead of zero-latency calls at the limits of
+and a success/error record per call: the shape of `execute_tools_parallel` in the
+"Parallel Tool Execution Patterns" guide of the Python agent framework aiecs (2.2.0). Prints the per-call overhead of zero-latency calls at the limits of
 `cargo bench --bench executor` (1, 5, 64, 1024), in ns per call, and the wall time of
 fixed-latency calls against their ideal.
 

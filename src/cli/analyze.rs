@@ -45,7 +45,7 @@ pub struct AnalyzeArgs {
     #[arg(long = "for", value_name = "DUR", value_parser = super::positive_duration, requires = "listen")]
     pub for_: Option<Duration>,
     /// The limit of the ideal schedule each step is compared with (default: unlimited).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::positive_count)]
     pub max_concurrency: Option<NonZeroUsize>,
     /// The limits of the what-if table: a list (1,2,4,8), a range with a step (1..16:2)
     /// or doubling (1..64:x2).

@@ -27,16 +27,24 @@ struct Located {
     label: String,
 }
 
-/// The error as text for stderr: a `path:line:column: message` line that editors and
-/// grep understand, then the source excerpt with the span underlined, when it is short
-/// enough to read.
+/// The error as text for stderr, said once, as cargo and rustc say theirs: on a
+/// terminal, the source excerpt with the span underlined under the message; otherwise (a
+/// pipe, a log, an editor's build output) one `error: path:line:column: message` line
+/// that editors and grep understand. An error with no excerpt to show is that line too.
 pub(super) fn render(error: &ScenarioError) -> String {
-    let mut out = format!("error: {error}\n");
+    render_for(error, std::io::stderr().is_terminal())
+}
+
+fn render_for(error: &ScenarioError, terminal: bool) -> String {
+    let line = format!("error: {error}\n");
+    if !terminal {
+        return line;
+    }
     let Some(loc) = error.located() else {
-        return out;
+        return line;
     };
     let Some(span) = excerpt_span(&loc.source, loc.span.clone()) else {
-        return out;
+        return line;
     };
     let diagnostic = Located {
         message: loc.message.clone(),
@@ -44,12 +52,8 @@ pub(super) fn render(error: &ScenarioError) -> String {
         span: (span.start, span.len()).into(),
         label: loc.label.clone(),
     };
-    let theme = if std::io::stderr().is_terminal() {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode()).with_context_lines(1);
+    let mut out = String::new();
     // Rendering into a String cannot fail.
     let _ = handler.render_report(&mut out, &diagnostic);
     out
@@ -115,8 +119,24 @@ mod tests {
     fn a_span_beyond_column_65535_renders_without_panicking() {
         let source = format!("name = \"{}\" x\n", "é".repeat(70_000));
         let err = crate::scenario::parse(&source, std::path::Path::new("wide.toml")).unwrap_err();
-        let text = render(&err);
+        let text = render_for(&err, true);
         assert!(text.starts_with("error: wide.toml:1:"), "{}", &text[..80]);
         assert!(text.len() < 1000, "no excerpt of the long line");
+    }
+
+    #[test]
+    fn an_error_is_said_once_as_a_box_on_a_terminal_and_as_a_line_elsewhere() {
+        let err = crate::scenario::parse("name = \"x\"\nseed = -1\n", std::path::Path::new("x.toml")).unwrap_err();
+        let line = render_for(&err, false);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(line.starts_with("error: x.toml:2:8: "), "{line}");
+        let boxed = render_for(&err, true);
+        assert!(
+            !boxed.contains("error: x.toml"),
+            "the message once, in the box: {boxed}"
+        );
+        assert!(boxed.contains("x.toml:2:8") && boxed.contains("seed = -1"), "{boxed}");
+        let message = err.located().unwrap().message.clone();
+        assert_eq!(boxed.matches(message.as_str()).count(), 1, "{boxed}");
     }
 }

@@ -78,11 +78,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// List the scenarios in a directory.
+    /// List the scenarios in a directory (default: ./scenarios, else the shipped ones
+    /// built into the binary).
     List {
         /// The directory to look in.
-        #[arg(default_value = "scenarios")]
-        dir: PathBuf,
+        dir: Option<PathBuf>,
     },
     /// Compare bench results with a baseline; exit 2 on a regression (for CI).
     BenchCheck(BenchCheckArgs),
@@ -97,6 +97,16 @@ fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// A count of at least one (`--repeat`, `--max-concurrency`): clap's own message for 0,
+/// "number would be zero for non-zero type", says neither what is wrong nor what to give.
+fn positive_count(text: &str) -> Result<std::num::NonZeroUsize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("it must be at least 1 (expected a whole number such as 1, 4 or 16)".into()),
+        Ok(n) => Ok(std::num::NonZeroUsize::new(n).expect("not 0")),
+        Err(_) => Err("expected a whole number of at least 1, such as 1, 4 or 16".into()),
+    }
+}
+
 /// Runs a parsed command line and returns the process's exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
@@ -107,7 +117,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Validate { scenarios } => validate::run(&scenarios),
-        Command::List { dir } => list::run(&dir),
+        Command::List { dir } => list::run(dir.as_deref()),
         Command::Merge { logs, out } => merge::run(&logs, out.as_deref()),
         Command::BenchCheck(args) => bench_check::run(&args),
     };

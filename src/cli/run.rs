@@ -27,19 +27,17 @@ use crate::scenario::{self, Scenario, ScenarioError};
 use crate::telemetry::{Destinations, ScenarioInfo, Telemetry};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-/// The scenario `parabench run` uses when given none.
-const EMBEDDED: &str = include_str!("../../scenarios/independent_io.toml");
-
 /// Arguments of `parabench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (default: the embedded independent_io scenario).
+    /// The scenario file, or a shipped scenario's name (default: the shipped
+    /// independent_io, built into the binary).
     pub scenario: Option<PathBuf>,
     /// Which runs to make.
     #[arg(long, value_enum, default_value_t)]
     pub mode: Modes,
     /// Overrides the scenario's max_concurrency.
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = super::positive_count)]
     pub max_concurrency: Option<NonZeroUsize>,
     /// Real (wall) time, or simulated time.
     #[arg(long, value_enum, default_value_t)]
@@ -82,7 +80,7 @@ pub struct RunArgs {
     /// Repeats the whole comparison N times; the report keeps every repetition and each
     /// figure's median and confidence interval (its own figures are the first
     /// repetition's).
-    #[arg(long, value_name = "N", default_value = "1")]
+    #[arg(long, value_name = "N", default_value = "1", value_parser = super::positive_count)]
     pub repeat: NonZeroUsize,
     /// Gives each repetition its own seed, derived from the base seed and recorded in
     /// the report (by default all share the seed, so only the machine's noise varies).
@@ -118,8 +116,10 @@ impl RunArgs {
 
 fn load(path: Option<&Path>) -> Result<Scenario, ScenarioError> {
     match path {
-        Some(path) => scenario::load(path),
-        None => scenario::parse(EMBEDDED, Path::new("<embedded>/independent_io.toml")),
+        Some(path) => scenario::load_or_shipped(path),
+        None => scenario::shipped::find(scenario::shipped::DEFAULT)
+            .expect("the default is shipped")
+            .scenario(),
     }
 }
 

@@ -56,7 +56,7 @@ pub struct ServeArgs {
     pub for_: Option<Duration>,
     /// The client's own limit on calls in flight, for the ideal schedule (default:
     /// unlimited).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::positive_count)]
     pub max_concurrency: Option<NonZeroUsize>,
     /// The limits of the what-if table: a list (1,2,4,8), a range with a step (1..16:2)
     /// or doubling (1..64:x2).
@@ -110,7 +110,7 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
     ) else {
         return EXIT_INPUT;
     };
-    let mut scenario = match scenario::load(&args.scenario) {
+    let mut scenario = match scenario::load_or_shipped(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
             eprint!("{}", diagnostic::render(&e));

@@ -126,7 +126,7 @@ impl TuneArgs {
 }
 
 pub(super) fn run(args: &TuneArgs) -> u8 {
-    let scenario = match scenario::load(&args.scenario) {
+    let scenario = match scenario::load_or_shipped(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
             eprint!("{}", diagnostic::render(&e));

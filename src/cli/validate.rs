@@ -4,17 +4,18 @@ use std::path::PathBuf;
 
 use super::{EXIT_INPUT, diagnostic};
 use crate::scenario;
+use crate::units::count;
 
 pub(super) fn run(paths: &[PathBuf]) -> u8 {
     let mut failed = 0;
     for path in paths {
-        match scenario::load(path) {
+        match scenario::load_or_shipped(path) {
             Ok(s) => println!(
-                "ok  {}: {} ({} calls, {} tools)",
+                "ok  {}: {} ({}, {})",
                 path.display(),
                 s.name,
-                s.plan.calls().len(),
-                s.plan.tools().len()
+                count(s.plan.calls().len() as u64, "call"),
+                count(s.plan.tools().len() as u64, "tool")
             ),
             Err(e) => {
                 failed += 1;

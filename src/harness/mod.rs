@@ -19,7 +19,7 @@ use crate::executor::{ExecutorConfig, Observer, Schedule};
 use crate::report::expect::{self, Measured};
 use crate::report::model::{CallRecords, DeadlineComparison, Repetition, Report, RunReport, SCHEMA_VERSION};
 use crate::report::repetitions::summarize;
-use crate::report::speedup::{SpeedupBound, Work, ratio};
+use crate::report::speedup::{BATCH_SIZE, MAX_CONCURRENCY, SpeedupBound, Work, ratio};
 use crate::scenario::{ArrivalsError, Scenario};
 use crate::seed::repetition_seed;
 use crate::sim::SimError;
@@ -150,8 +150,13 @@ pub fn run_observed<B: Observer>(
         let keep_calls = request.call_records == CallRecords::Keep;
         let log = keep_calls.then(|| AttemptLog::new(scenario.plan.calls().len()));
         let mut obs = (log, observer(mode));
+        let batch_size = match config.schedule {
+            Schedule::Batch { size } => Some(size.get()),
+            Schedule::Window => None,
+        };
         let (outcome, work) = runner.run(scenario, config, &mut obs)?;
-        let report = RunReport::build(&scenario.plan, mode, &outcome, request.call_records);
+        let mut report = RunReport::build(&scenario.plan, mode, &outcome, request.call_records);
+        report.batch_size = batch_size;
         reports.push(match obs.0 {
             Some(log) => report.with_attempt_spans(log.into_spans()),
             None => report,
@@ -174,7 +179,8 @@ pub fn run_observed<B: Observer>(
         _ if partial || cut_by_deadline => (None, None),
         ([(RunMode::Sequential, seq), (_, par)], [seq_work, par_work]) => {
             let work = seq_work.common(par_work);
-            let bound = SpeedupBound::new(&scenario.plan, &work, effective_limit(&parallel), runner.cores().get());
+            let (limit, limit_term) = effective_limit(&parallel);
+            let bound = SpeedupBound::new(&scenario.plan, &work, limit, runner.cores().get()).named(limit_term);
             (Some(ratio(*seq, *par)), Some((bound.speedup_bound(*seq), bound)))
         }
         _ => (None, None),
@@ -320,11 +326,12 @@ fn parallel_config(scenario: &Scenario, request: &RunRequest, seed: u64) -> Exec
     config
 }
 
-/// Calls that can really be in flight at once under `config`.
-fn effective_limit(config: &ExecutorConfig) -> usize {
+/// Calls that can really be in flight at once under `config`, and what sets that: the
+/// global limit, or the batch size when batches are smaller.
+fn effective_limit(config: &ExecutorConfig) -> (usize, &'static str) {
     match config.schedule {
-        Schedule::Window => config.max_concurrency.get(),
-        Schedule::Batch { size } => size.get().min(config.max_concurrency.get()),
+        Schedule::Batch { size } if size < config.max_concurrency => (size.get(), BATCH_SIZE),
+        _ => (config.max_concurrency.get(), MAX_CONCURRENCY),
     }
 }
 

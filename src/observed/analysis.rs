@@ -1,4 +1,4 @@
-//! The analysis of observed steps (DESIGN.md, "Contract: observed workloads"): per tool,
+//! The analysis of observed steps (docs/observed.md): per tool,
 //! per step and in total, what the calls did and what the executor would have done with
 //! them, the same calls at other limits, a recommended limit, and what stands out.
 

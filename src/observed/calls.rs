@@ -148,7 +148,7 @@ pub fn is_placeholder(tool: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::span::{Kind, span};
+    use crate::observed::span::{Kind, SpanIds, span};
 
     #[test]
     fn a_summary_is_set_aside_and_a_span_inside_one_of_its_tool_is_part_of_it() {
@@ -158,7 +158,11 @@ mod tests {
         // another tool inside the agent's call (4); ADK's summary (5).
         spans.push(span(1, 9, 0, 100), Kind::Tool("search"));
         spans.push(span(7, 1, 2, 98), Kind::Tool("search"));
-        spans.push_link([1; 16], [2; 8], [7; 8]);
+        spans.push_link(SpanIds {
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            parent_span_id: [7; 8],
+        });
         let mut server = span(3, 2, 10, 90);
         server.error = true;
         spans.push(server, Kind::Tool("search"));

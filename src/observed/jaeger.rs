@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::otlp::SpanError;
-use super::span::{AttrValue, Conventions, Kind, ObservedSpan, Role, Spans};
+use super::span::{AttrValue, Conventions, Kind, ObservedSpan, Role, SpanIds, Spans};
 
 /// One trace of a Jaeger document.
 #[derive(Debug, Deserialize)]
@@ -84,15 +84,15 @@ pub fn collect(traces: &[JaegerTrace], out: &mut Spans) -> Result<(), SpanError>
                 conventions.observe(&tag.key, value);
             }
             let Some(kind) = conventions.kind(&span.operation_name) else {
-                links.extend(link(span));
+                links.extend(link(span)?);
                 continue;
             };
             let observed = checked(span, conventions.error)?;
             batch.push((observed, matches!(kind, Kind::Tool(_)).then(|| kind_name(kind))));
         }
     }
-    for (trace_id, span_id, parent) in links {
-        out.push_link(trace_id, span_id, parent);
+    for ids in links {
+        out.push_link(ids);
     }
     for (span, tool) in batch {
         let kind = match &tool {
@@ -104,24 +104,15 @@ pub fn collect(traces: &[JaegerTrace], out: &mut Spans) -> Result<(), SpanError>
     Ok(())
 }
 
-/// Where a span that is no call sits, if its ids can say.
-fn link(span: &JaegerSpan) -> Option<([u8; 16], [u8; 8], [u8; 8])> {
-    let parent = span.references.iter().find(|r| r.ref_type == "CHILD_OF")?;
-    Some((
-        padded_hex(&span.trace_id)?,
-        padded_hex(&span.span_id)?,
-        padded_hex(&parent.span_id)?,
-    ))
+/// Where a span that is no call sits (`None` for a root), its ids checked as a call's
+/// are; its times are not read.
+fn link(span: &JaegerSpan) -> Result<Option<SpanIds>, SpanError> {
+    let ids = ids(span)?;
+    Ok((ids.parent_span_id != [0; 8]).then_some(ids))
 }
 
-fn kind_name(kind: Kind<'_>) -> String {
-    match kind {
-        Kind::Tool(name) => name.to_string(),
-        Kind::Model => String::new(),
-    }
-}
-
-fn checked(span: &JaegerSpan, error: bool) -> Result<ObservedSpan, SpanError> {
+/// A span's trace id, id and parent id (zero for a root), each hex of the right length.
+fn ids(span: &JaegerSpan) -> Result<SpanIds, SpanError> {
     let bad = |what: &'static str, text: &str, expected: usize| SpanError::BadId {
         span: span.span_id.clone(),
         trace: span.trace_id.clone(),
@@ -135,6 +126,26 @@ fn checked(span: &JaegerSpan, error: bool) -> Result<ObservedSpan, SpanError> {
         Some(parent) => padded_hex(&parent.span_id).ok_or_else(|| bad("parent span id", &parent.span_id, 8))?,
         None => [0; 8],
     };
+    Ok(SpanIds {
+        trace_id,
+        span_id,
+        parent_span_id,
+    })
+}
+
+fn kind_name(kind: Kind<'_>) -> String {
+    match kind {
+        Kind::Tool(name) => name.to_string(),
+        Kind::Model => String::new(),
+    }
+}
+
+fn checked(span: &JaegerSpan, error: bool) -> Result<ObservedSpan, SpanError> {
+    let SpanIds {
+        trace_id,
+        span_id,
+        parent_span_id,
+    } = ids(span)?;
     let no_time = |which| SpanError::NoTime {
         span: span.span_id.clone(),
         trace: span.trace_id.clone(),

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use serde::Deserialize;
 
-use super::span::{AttrValue, Conventions, ObservedSpan, Role, Spans};
+use super::span::{AttrValue, Conventions, ObservedSpan, Role, SpanIds, Spans};
 
 /// A span that cannot be analysed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -95,13 +95,13 @@ pub fn collect<'a>(
                 out.seen += 1;
                 match recognise(span)? {
                     Some(kept) => batch.push(kept),
-                    None => links.extend(link(span)),
+                    None => links.extend(link(span)?),
                 }
             }
         }
     }
-    for (trace_id, span_id, parent) in links {
-        out.push_link(trace_id, span_id, parent);
+    for ids in links {
+        out.push_link(ids);
     }
     for (span, tool) in batch {
         let kind = match &tool {
@@ -113,14 +113,46 @@ pub fn collect<'a>(
     Ok(())
 }
 
-/// Where a span that is no call sits (its trace, its id and its parent's), if its ids
-/// can say: only the calls themselves must be well formed.
-fn link(span: &Span) -> Option<([u8; 16], [u8; 8], [u8; 8])> {
-    Some((
-        span.trace_id.as_slice().try_into().ok()?,
-        span.span_id.as_slice().try_into().ok()?,
-        span.parent_span_id.as_slice().try_into().ok()?,
-    ))
+/// Where a span that is no call sits (its trace, its id and its parent's; `None` for a
+/// root). Its ids are checked as a call's are: a wrapper with a broken id would break the
+/// tree the steps are found in. Its times are not read.
+fn link(span: &Span) -> Result<Option<SpanIds>, SpanError> {
+    let ids = ids(span)?;
+    Ok((ids.parent_span_id != [0; 8]).then_some(ids))
+}
+
+/// A span's trace id, id and parent id (zero for a root), each of the right length.
+fn ids(span: &Span) -> Result<SpanIds, SpanError> {
+    let id = |bytes: &[u8], what: &'static str, expected: usize| SpanError::BadId {
+        span: hex(&span.span_id),
+        trace: hex(&span.trace_id),
+        what,
+        len: bytes.len(),
+        expected,
+    };
+    let trace_id: [u8; 16] = span
+        .trace_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| id(&span.trace_id, "trace id", 16))?;
+    let span_id: [u8; 8] = span
+        .span_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| id(&span.span_id, "span id", 8))?;
+    let parent_span_id: [u8; 8] = match span.parent_span_id.len() {
+        0 => [0; 8],
+        _ => span
+            .parent_span_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| id(&span.parent_span_id, "parent span id", 8))?,
+    };
+    Ok(SpanIds {
+        trace_id,
+        span_id,
+        parent_span_id,
+    })
 }
 
 /// The span as the analysis keeps it (with its tool's name, `None` for a model call), if
@@ -149,43 +181,20 @@ fn recognise(span: &Span) -> Result<Option<(ObservedSpan, Option<String>)>, Span
 }
 
 fn checked(span: &Span, error: bool) -> Result<ObservedSpan, SpanError> {
-    let ids = || (hex(&span.span_id), hex(&span.trace_id));
-    let id = |bytes: &[u8], what: &'static str, expected: usize| {
-        let (span, trace) = ids();
-        SpanError::BadId {
-            span,
-            trace,
-            what,
-            len: bytes.len(),
-            expected,
-        }
-    };
-    let trace_id: [u8; 16] = span
-        .trace_id
-        .as_slice()
-        .try_into()
-        .map_err(|_| id(&span.trace_id, "trace id", 16))?;
-    let span_id: [u8; 8] = span
-        .span_id
-        .as_slice()
-        .try_into()
-        .map_err(|_| id(&span.span_id, "span id", 8))?;
-    let parent_span_id: [u8; 8] = match span.parent_span_id.len() {
-        0 => [0; 8],
-        _ => span
-            .parent_span_id
-            .as_slice()
-            .try_into()
-            .map_err(|_| id(&span.parent_span_id, "parent span id", 8))?,
-    };
+    let ids_hex = || (hex(&span.span_id), hex(&span.trace_id));
+    let SpanIds {
+        trace_id,
+        span_id,
+        parent_span_id,
+    } = ids(span)?;
     for (value, which) in [(span.start_time_unix_nano, "start"), (span.end_time_unix_nano, "end")] {
         if value == 0 {
-            let (span, trace) = ids();
+            let (span, trace) = ids_hex();
             return Err(SpanError::NoTime { span, trace, which });
         }
     }
     if span.end_time_unix_nano < span.start_time_unix_nano {
-        let (span_hex, trace) = ids();
+        let (span_hex, trace) = ids_hex();
         return Err(SpanError::EndsBeforeStart {
             span: span_hex,
             trace,

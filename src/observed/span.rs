@@ -176,6 +176,17 @@ pub struct Spans {
     links: Vec<Link>,
 }
 
+/// A span's place: its trace, its id and its parent's (zero for a root).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanIds {
+    /// Its trace.
+    pub trace_id: [u8; 16],
+    /// Its own id.
+    pub span_id: [u8; 8],
+    /// Its parent's id; zero for a root span.
+    pub parent_span_id: [u8; 8],
+}
+
 /// Where a span that is neither a tool nor a model call sits: 20 bytes, so a trace of a
 /// million spans keeps its shape in 20 MB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,15 +213,15 @@ impl Spans {
 
     /// Keeps where a span that is neither a tool nor a model call sits; a root span
     /// (without a parent) needs no keeping.
-    pub fn push_link(&mut self, trace_id: [u8; 16], span_id: [u8; 8], parent_span_id: [u8; 8]) {
-        if parent_span_id == [0; 8] || span_id == [0; 8] {
+    pub fn push_link(&mut self, ids: SpanIds) {
+        if ids.parent_span_id == [0; 8] || ids.span_id == [0; 8] {
             return;
         }
-        let trace = self.trace(trace_id);
+        let trace = self.trace(ids.trace_id);
         self.links.push(Link {
             trace,
-            span_id,
-            parent_span_id,
+            span_id: ids.span_id,
+            parent_span_id: ids.parent_span_id,
         });
     }
 
@@ -275,7 +286,11 @@ impl Spans {
             self.push(span, kind);
         }
         for link in other.links {
-            self.push_link(other.trace_ids[link.trace as usize], link.span_id, link.parent_span_id);
+            self.push_link(SpanIds {
+                trace_id: other.trace_ids[link.trace as usize],
+                span_id: link.span_id,
+                parent_span_id: link.parent_span_id,
+            });
         }
     }
 }

@@ -9,7 +9,7 @@ use comfy_table::{CellAlignment, Table};
 use super::analysis::{Analysis, short_trace};
 use crate::report::Render;
 use crate::report::terminal::STYLE;
-use crate::units::{fmt_duration, fmt_secs};
+use crate::units::{count, fmt_duration, fmt_secs};
 
 /// Steps listed in full; the rest are summed up in one line (the JSON has them all).
 const STEPS_SHOWN: usize = 12;
@@ -22,12 +22,12 @@ impl Render<Analysis> for Terminal {
     fn render(&self, a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "{} · {} spans · {} traces · {} tool calls in {} steps",
+            "{} · {} · {} · {} in {}",
             a.sources.join(", "),
-            a.spans,
-            a.traces,
-            a.total.calls,
-            a.total.steps
+            count(a.spans, "span"),
+            count(a.traces as u64, "trace"),
+            count(a.total.calls as u64, "tool call"),
+            count(a.total.steps as u64, "step")
         )?;
         if a.total.steps == 0 {
             writeln!(
@@ -67,10 +67,10 @@ impl Render<Analysis> for Terminal {
         if let Some(j) = &a.joined {
             writeln!(
                 out,
-                "joined with the server's trace: {} calls hold {} spans of their own tool; the client's overhead \
-                 around each call (its span less the server's) p50 {}, p99 {}",
-                j.calls,
-                j.inner_spans,
+                "joined with the server's trace: {} hold {} of their own tool; the client's overhead around each \
+                 call (its span less the server's) p50 {}, p99 {}",
+                count(j.calls as u64, "call"),
+                count(j.inner_spans as u64, "span"),
                 fmt_secs(j.overhead_p50_s),
                 fmt_secs(j.overhead_p99_s)
             )?;
@@ -111,9 +111,9 @@ impl Render<Analysis> for Terminal {
         let t = &a.total;
         writeln!(
             out,
-            "\nin tools {} over {} steps · ideal ({ideal}) {} · efficiency {:.1}% · work {} · speedup {:.2}×",
+            "\nin tools {} over {} · ideal ({ideal}) {} · efficiency {:.1}% · work {} · speedup {:.2}×",
             fmt_secs(t.wall_s),
-            t.steps,
+            count(t.steps as u64, "step"),
             fmt_secs(t.ideal_wall_s),
             t.efficiency * 100.0,
             fmt_secs(t.work_s),

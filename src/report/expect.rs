@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::model::{ExpectationResult, RunReport};
+use crate::executor::RunMode;
 use crate::scenario::Expectations;
 use crate::units::fmt_duration;
 
@@ -22,6 +23,10 @@ pub struct Measured<'a> {
 
 /// Why a run of one mode has no speedup.
 pub const ONE_MODE: &str = "not measured in this mode (needs --mode compare)";
+
+/// Why a sequential run alone has no p99 to check: `max_p99` is of the parallel run.
+pub const NO_PARALLEL_RUN: &str = "not measured in this mode (the p99 of the parallel run: needs --mode compare, \
+                                   parallel or batch)";
 
 /// Checks every expectation that is set, in a fixed order.
 pub fn check(expect: &Expectations, measured: Measured<'_>) -> Vec<ExpectationResult> {
@@ -49,7 +54,13 @@ pub fn check(expect: &Expectations, measured: Measured<'_>) -> Vec<ExpectationRe
         expect.min_success_rate,
         Some(measured.run.success_rate),
     );
-    if let Some(max) = expect.max_p99 {
+    if let (Some(_), RunMode::Sequential) = (expect.max_p99, measured.run.mode) {
+        out.push(ExpectationResult {
+            name: "max_p99".to_string(),
+            ok: None,
+            detail: NO_PARALLEL_RUN.to_string(),
+        });
+    } else if let Some(max) = expect.max_p99 {
         let p99 = Duration::from_secs_f64(measured.run.latency.p99_s);
         let ok = p99 <= max;
         out.push(ExpectationResult {
@@ -87,13 +98,13 @@ pub fn not_measured_all(expect: &Expectations, why: &str) -> Vec<ExpectationResu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::RunMode;
     use crate::report::model::Percentiles;
 
     fn run(success_rate: f64, p99_s: f64) -> RunReport {
         RunReport {
             mode: RunMode::Parallel,
             max_concurrency: 5,
+            batch_size: None,
             wall_s: 1.0,
             deadline_hit: false,
             interrupted: false,
@@ -183,5 +194,29 @@ mod tests {
             },
         );
         assert_eq!(results[0].ok, None);
+    }
+
+    #[test]
+    fn a_sequential_run_alone_has_no_p99_of_the_parallel_run_to_check() {
+        let expect = Expectations {
+            max_p99: Some(Duration::from_millis(450)),
+            min_success_rate: Some(1.0),
+            ..Expectations::default()
+        };
+        let mut r = run(1.0, 2.001);
+        r.mode = RunMode::Sequential;
+        let results = check(
+            &expect,
+            Measured {
+                run: &r,
+                speedup: None,
+                efficiency: None,
+                no_speedup: ONE_MODE,
+            },
+        );
+        let max_p99 = results.iter().find(|e| e.name == "max_p99").unwrap();
+        assert_eq!((max_p99.ok, max_p99.detail.as_str()), (None, NO_PARALLEL_RUN));
+        // What a sequential run does measure is still checked.
+        assert_eq!(results[0].ok, Some(true));
     }
 }

@@ -129,6 +129,7 @@ fn with_calls_shown(report: &Report, shown: &[Option<Vec<usize>>]) -> Report {
             Some(calls) => RunReport {
                 mode: run.mode,
                 max_concurrency: run.max_concurrency,
+                batch_size: run.batch_size,
                 wall_s: run.wall_s,
                 deadline_hit: run.deadline_hit,
                 interrupted: run.interrupted,
@@ -293,6 +294,7 @@ mod tests {
         RunReport {
             mode: RunMode::Parallel,
             max_concurrency: 4,
+            batch_size: None,
             wall_s: calls.iter().map(|c| c.end_s).fold(0.0, f64::max),
             deadline_hit: false,
             interrupted: false,

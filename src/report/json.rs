@@ -1,4 +1,4 @@
-//! The report as JSON (DESIGN.md's contract), and reading one back.
+//! The report as JSON (the contract of docs/contracts.md), and reading one back.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

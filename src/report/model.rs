@@ -1,4 +1,4 @@
-//! The JSON report contract (DESIGN.md, "Contract: JSON report") as serde types.
+//! The JSON report contract (docs/contracts.md, "The run report") as serde types.
 //!
 //! `schema_version` changes only when a field changes meaning or goes away; the JSON
 //! Schema of each version is committed under `schemas/`.
@@ -238,6 +238,10 @@ pub struct RunReport {
     pub mode: RunMode,
     /// The global limit of this run.
     pub max_concurrency: usize,
+    /// A batch run's batch size: at most this many of its calls in flight, whatever its
+    /// `max_concurrency` allows. Absent for other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
     /// From the start of the run to the end of its last call.
     pub wall_s: f64,
     /// Whether the deadline cut the run short.
@@ -527,6 +531,7 @@ impl RunReport {
         RunReport {
             mode,
             max_concurrency: run.max_concurrency,
+            batch_size: None,
             wall_s: secs(run.wall),
             deadline_hit: run.deadline_hit,
             interrupted: run.interrupted,
@@ -624,6 +629,7 @@ mod tests {
         RunReport {
             mode,
             max_concurrency: 5,
+            batch_size: None,
             wall_s,
             deadline_hit: false,
             interrupted: false,

@@ -66,6 +66,7 @@ mod tests {
             runs: vec![RunReport {
                 mode: RunMode::Parallel,
                 max_concurrency: 5,
+                batch_size: None,
                 wall_s,
                 deadline_hit: false,
                 interrupted: false,

@@ -38,6 +38,12 @@ use crate::plan::Plan;
 /// with one call at a time, absorbs none of it.
 pub const BOUND_TOLERANCE: f64 = 1.02;
 
+/// The term of the limit on calls in flight.
+pub const MAX_CONCURRENCY: &str = "max_concurrency";
+
+/// The same term when a batch run's batch size, below its `max_concurrency`, is the limit.
+pub const BATCH_SIZE: &str = "batch_size";
+
 /// The lower bound on the parallel makespan and the terms it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpeedupBound {
@@ -74,7 +80,7 @@ impl SpeedupBound {
         }
 
         let mut terms = BTreeMap::new();
-        terms.insert("max_concurrency".to_string(), total_work / limit as u32);
+        terms.insert(MAX_CONCURRENCY.to_string(), total_work / limit as u32);
         terms.insert("critical_path".to_string(), critical_path);
         if plan.has_arrivals() {
             // Open-loop load: nothing ends before the last call has arrived and run.
@@ -112,6 +118,21 @@ impl SpeedupBound {
             binding,
             terms,
         }
+    }
+
+    /// The bound with its concurrency term named `term`: [`BATCH_SIZE`] when a batch run's
+    /// batches, smaller than its `max_concurrency`, set how many calls run at once.
+    #[must_use]
+    pub fn named(mut self, term: &str) -> Self {
+        if term != MAX_CONCURRENCY
+            && let Some(d) = self.terms.remove(MAX_CONCURRENCY)
+        {
+            self.terms.insert(term.to_string(), d);
+            if self.binding == MAX_CONCURRENCY {
+                self.binding = term.to_string();
+            }
+        }
+        self
     }
 
     /// The largest speedup over a sequential run that took `sequential_wall`.

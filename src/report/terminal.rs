@@ -6,9 +6,9 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::Render;
-use super::model::{DeadlineComparison, Figure, LagFigures, Report, RunReport, Summary};
+use super::model::{AttemptOutcome, DeadlineComparison, Figure, LagFigures, Report, RunReport, Summary, ToolStats};
 use super::speedup::BOUND_TOLERANCE;
-use crate::units::{fmt_duration, fmt_secs};
+use crate::units::{count, fmt_duration, fmt_secs};
 
 /// Renders a [`Report`] as text tables.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,14 +26,18 @@ impl Render for Terminal {
         let calls = report.runs.first().map_or(0, RunReport::call_count);
         writeln!(
             out,
-            "{} · seed {} · {} clock · {} calls",
-            report.scenario, report.seed, report.clock, calls
+            "{} · seed {} · {} clock · {}",
+            report.scenario,
+            report.seed,
+            report.clock,
+            count(calls as u64, "call")
         )?;
         writeln!(out, "{}", runs_table(report))?;
         writeln!(
             out,
             "Per run: end-to-end latency (queue wait + service). Per tool: service time."
         )?;
+        write_faults(out, &report.runs)?;
         write_executor_lag(out, &report.runs)?;
         if report.partial {
             if report.runs.iter().any(|r| r.interrupted) {
@@ -96,6 +100,51 @@ impl Render for Terminal {
         }
         Ok(())
     }
+}
+
+/// What went wrong and what the executor did about it, a line for each run where
+/// anything did: retries, attempts that timed out, calls that failed, dependents skipped.
+fn write_faults(out: &mut dyn Write, runs: &[RunReport]) -> io::Result<()> {
+    let lines: Vec<String> = runs
+        .iter()
+        .filter_map(|r| {
+            let sum = |f: fn(&ToolStats) -> usize| r.tools.values().map(f).sum::<usize>() as u64;
+            let retries: u64 = r.tools.values().map(|t| t.retries).sum();
+            // Attempts that timed out, as recorded; without per-call records (--no-calls),
+            // the calls whose last attempt did.
+            let timed_out = if r.calls.is_empty() {
+                sum(|t| t.timeout)
+            } else {
+                r.calls
+                    .iter()
+                    .flat_map(|c| &c.attempt_spans)
+                    .filter(|a| a.outcome == AttemptOutcome::Timeout)
+                    .count() as u64
+            };
+            let (failed, skipped) = (sum(|t| t.error + t.timeout), sum(|t| t.skipped));
+            if retries + timed_out + failed + skipped == 0 {
+                return None;
+            }
+            let mut parts = vec![match retries {
+                1 => "1 retry".to_string(),
+                n => format!("{n} retries"),
+            }];
+            parts.push(format!("{} timed out", count(timed_out, "attempt")));
+            parts.push(format!("{} failed", count(failed, "call")));
+            if skipped > 0 {
+                parts.push(format!("{skipped} skipped (a dependency failed)"));
+            }
+            Some(format!("  {:<11} {}", r.mode.as_str(), parts.join(" · ")))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Faults (retries and timeouts per attempt; failed after every attempt):\n{}",
+        lines.join("\n")
+    )
 }
 
 /// The executor's own delays, a line for each real-clock run that measured them: what
@@ -221,7 +270,13 @@ fn runs_table(report: &Report) -> Table {
         let ok: usize = run.tools.values().map(|t| t.ok).sum();
         let p = run.latency;
         table.add_row(vec![
-            format!("{} ×{}", run.mode.as_str(), run.max_concurrency),
+            // ×N: at most N calls in flight, which a batch's size may hold below the limit.
+            format!(
+                "{} ×{}",
+                run.mode.as_str(),
+                run.batch_size
+                    .map_or(run.max_concurrency, |b| b.min(run.max_concurrency))
+            ),
             fmt_secs(run.wall_s),
             run.call_count().to_string(),
             ok.to_string(),

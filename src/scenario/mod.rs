@@ -64,6 +64,7 @@ mod expand;
 mod model;
 mod nesting;
 pub mod params;
+pub mod shipped;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -74,6 +75,7 @@ use std::time::Duration;
 pub use arrivals::{ArrivalProcess, Arrivals, ArrivalsError};
 pub use error::{Located, ScenarioError};
 pub use params::{ParamType, ToolParams};
+pub use shipped::{SHIPPED, Shipped, load_or_shipped};
 
 use crate::executor::ExecutorConfig;
 use crate::plan::Plan;

@@ -1,5 +1,4 @@
-//! The report of a served session (DESIGN.md, "Contract: simulated tools for a real
-//! agent"): the calls grouped into steps and analysed as `analyze` analyses a trace,
+//! The report of a served session (docs/serve.md, "What it reports"): the calls grouped into steps and analysed as `analyze` analyses a trace,
 //! beside the ideal at the scenario's limits, plus every call and, per tool, what the
 //! client did with it.
 
@@ -18,6 +17,7 @@ use crate::observed::steps::Step;
 use crate::sim::LimitPolicy;
 use crate::stats::LatencyHistogram;
 use crate::tune::Levels;
+use crate::units::count;
 
 /// The version of the served report this build writes.
 pub const SERVED_SCHEMA_VERSION: u32 = 1;
@@ -369,8 +369,8 @@ fn notes(served: &ServedTotals, tools: &BTreeMap<String, ServedToolFigures>, per
     for (name, t) in tools {
         if let (true, Some(limit)) = (t.beyond_limit > 0, t.max_concurrency) {
             notes.push(format!(
-                "it sent {} calls to `{name}` beyond its limit of {limit} (at most {} in flight; {} {})",
-                t.beyond_limit,
+                "it sent {} to `{name}` beyond its limit of {limit} (at most {} in flight; {} {})",
+                count(t.beyond_limit as u64, "call"),
                 t.max_in_flight,
                 match t.limit_policy.as_str() {
                     "reject" => "rejected",
@@ -383,26 +383,29 @@ fn notes(served: &ServedTotals, tools: &BTreeMap<String, ServedToolFigures>, per
             ));
         }
     }
-    let count = |s: &str| served.statuses.get(s).copied().unwrap_or(0);
-    let failed = count("error") + count("timeout") + count("rejected");
+    let status = |s: &str| served.statuses.get(s).copied().unwrap_or(0) as u64;
+    let failed = status("error") + status("timeout") + status("rejected");
     match (failed, served.retries) {
         (0, _) => {}
-        (f, 0) => notes.push(format!("{f} calls failed and it never retried one")),
-        (f, r) => notes.push(format!("{f} calls failed; {r} calls retried a failed one")),
+        (f, 0) => notes.push(format!("{} failed and it never retried one", count(f, "call"))),
+        (f, r) => notes.push(format!(
+            "{} failed; {} retried a failed one",
+            count(f, "call"),
+            count(r as u64, "call")
+        )),
     }
-    if count("cancelled") > 0 {
-        notes.push(format!("it cancelled {} calls", count("cancelled")));
+    if status("cancelled") > 0 {
+        notes.push(format!("it cancelled {}", count(status("cancelled"), "call")));
     }
-    if count("unfinished") > 0 {
-        notes.push(format!(
-            "{} calls were still in flight when the server stopped",
-            count("unfinished")
-        ));
+    match status("unfinished") {
+        0 => {}
+        1 => notes.push("1 call was still in flight when the server stopped".into()),
+        n => notes.push(format!("{n} calls were still in flight when the server stopped")),
     }
     if served.unknown_tool > 0 {
         notes.push(format!(
-            "{} calls named a tool the scenario does not have",
-            served.unknown_tool
+            "{} named a tool the scenario does not have",
+            count(served.unknown_tool as u64, "call")
         ));
     }
     notes

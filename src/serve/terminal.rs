@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::report::ServedReport;
 use crate::observed::terminal::{Terminal as AnalysisTerminal, right_aligned, table};
 use crate::report::Render;
-use crate::units::fmt_secs;
+use crate::units::{count, fmt_secs};
 
 /// Renders a [`ServedReport`] as text tables.
 #[derive(Clone, Copy, Debug, Default)]
@@ -16,12 +16,12 @@ impl Render<ServedReport> for Terminal {
     fn render(&self, r: &ServedReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "served `{}` (seed {}) for {} · {} calls from {} sessions",
+            "served `{}` (seed {}) for {} · {} from {}",
             r.scenario,
             r.seed,
             fmt_secs(r.served_s),
-            r.served.calls,
-            r.sessions.len()
+            count(r.served.calls as u64, "call"),
+            count(r.sessions.len() as u64, "session")
         )?;
         let mut tools = table([
             "tool",

@@ -1,7 +1,7 @@
 //! Every name parabench's telemetry exports, in one place: span names, attribute keys,
 //! metric names and their attribute keys.
 //!
-//! Dashboards, users' queries and the tests depend on each of these strings (DESIGN.md,
+//! Dashboards, users' queries and the tests depend on each of these strings (docs/contracts.md,
 //! "Contract: telemetry names"); the code that exports and the checks that read
 //! (`tests/dashboards.rs`, `tests/telemetry.rs`, the table in docs/telemetry.md) take them
 //! from here, so a rename is one edit that every check sees.
@@ -170,7 +170,7 @@ pub mod metric {
 mod tests {
     use super::*;
 
-    /// DESIGN.md's "Contract: telemetry names", spelt out: dashboards and users' queries
+    /// The telemetry names of docs/contracts.md, spelt out: dashboards and users' queries
     /// break if one of these changes, so a change must be deliberate here too.
     #[test]
     fn the_names_are_the_contracts() {

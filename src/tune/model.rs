@@ -1,4 +1,4 @@
-//! The tune JSON contract (DESIGN.md, "Contract: tune JSON") as serde types.
+//! The tune JSON contract (docs/contracts.md, "The tune report") as serde types.
 //!
 //! `schema_version` changes only when a field changes meaning or goes away; the JSON
 //! Schema of each version is committed as `schemas/tune-v1.schema.json`.

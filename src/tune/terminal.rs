@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::model::TuneReport;
-use crate::units::fmt_secs;
+use crate::units::{count, fmt_secs};
 
 /// Rules above and below the table and under its header, as in `parabench run`.
 const STYLE: TableStyle = TableStyle::new()
@@ -30,8 +30,11 @@ pub fn render(report: &TuneReport, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{} · seed {} · {} clock · {} calls · {load}",
-        report.scenario, report.seed, report.clock, report.calls
+        "{} · seed {} · {} clock · {} · {load}",
+        report.scenario,
+        report.seed,
+        report.clock,
+        count(report.calls as u64, "call")
     )?;
     let mut table = Table::new();
     table.load_style(STYLE).set_header(vec![

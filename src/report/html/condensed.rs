@@ -327,6 +327,7 @@ mod tests {
         RunReport {
             mode: crate::executor::RunMode::Parallel,
             max_concurrency: 64,
+            batch_size: None,
             wall_s: calls.iter().map(|c| c.end_s).fold(0.0, f64::max),
             deadline_hit: false,
             interrupted: false,

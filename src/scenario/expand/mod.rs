@@ -96,7 +96,7 @@ pub(super) mod test_support {
 
     use crate::scenario::parse;
 
-    /// The example of DESIGN.md, verbatim.
+    /// The full example of the scenario format, as the design first wrote it.
     pub(super) const DESIGN_EXAMPLE: &str = r#"
 name = "independent_io"           # required
 description = "..."
