@@ -12,11 +12,12 @@ mod common;
 
 /// Top-level modules, lowest layer first; a module may use the modules of lower layers.
 const LAYERS: &[&[&str]] = &[
-    &["plan", "seed", "units"],
+    &["plan", "seed", "tls", "units"],
     &["stats", "clock"],
     &["executor"],
     &["sim"],
     &["scenario", "workload"],
+    &["real"],
     &["telemetry"],
     &["report"],
     &["harness"],

@@ -11,7 +11,7 @@ use parabench::harness::{self, RunRequest};
 /// The summary the bench writes, without criterion's timings: every scenario found in
 /// `scenarios/`, run in virtual time.
 fn summary_of_every_scenario() -> SpeedupSummary {
-    let files = parabench::scenario::discover(&common::root().join("scenarios")).unwrap();
+    let files = common::simulated_scenario_files();
     let rows = files
         .iter()
         .map(|path| {
@@ -41,7 +41,7 @@ fn errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<S
 #[test]
 fn every_scenario_gets_a_row_that_matches_the_schema() {
     let mut summary = summary_of_every_scenario();
-    assert_eq!(summary.rows.len(), common::scenario_files().len());
+    assert_eq!(summary.rows.len(), common::simulated_scenario_files().len());
     // A row as criterion fills it in, so both shapes of `bench` are checked.
     summary.rows[0].bench = Some(BenchTimes {
         sequential_s: 7e-4,

@@ -256,7 +256,7 @@ fn cases() -> Vec<Case> {
         case(
             "timeout_rate without timeout or deadline",
             &tool("latency = { dist = \"constant\", value = \"1ms\" }\ntimeout_rate = 0.1"),
-            "the executor has neither `timeout` nor `deadline`",
+            "neither it nor the executor has a `timeout`, and there is no `deadline`",
             4,
         ),
         case(
@@ -280,7 +280,7 @@ fn cases() -> Vec<Case> {
         case(
             "unknown tool kind",
             &tool("kind = \"gpu\""),
-            "unknown variant `gpu`, expected `io` or `cpu`",
+            "unknown variant `gpu`, expected one of `io`, `cpu`, `mcp`, `http`",
             3,
         ),
         case(

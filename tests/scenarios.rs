@@ -21,7 +21,7 @@ fn run_virtual(path: &std::path::Path) -> Report {
 
 #[test]
 fn every_scenario_meets_its_expectations_in_virtual_time() {
-    let files = common::scenario_files();
+    let files = common::simulated_scenario_files();
     assert!(files.len() >= 10, "the scenarios users meet are all there");
     for path in files {
         let report = run_virtual(&path);
@@ -45,7 +45,7 @@ fn every_scenario_meets_its_expectations_in_virtual_time() {
 
 #[test]
 fn the_same_seed_gives_the_same_report() {
-    for path in common::scenario_files() {
+    for path in common::simulated_scenario_files() {
         let render = |r: &Report| {
             let mut out = Vec::new();
             Json.render(r, &mut out).unwrap();
@@ -126,7 +126,7 @@ fn ten_thousand_calls_of_one_second_run_in_simulated_time() {
 
 #[test]
 fn every_scenario_report_matches_the_committed_schema() {
-    for path in common::scenario_files() {
+    for path in common::simulated_scenario_files() {
         let report = serde_json::to_value(run_virtual(&path)).unwrap();
         common::assert_matches_schema("report-v1.schema.json", &report);
     }
@@ -134,7 +134,7 @@ fn every_scenario_report_matches_the_committed_schema() {
 
 #[test]
 fn every_attempt_is_recorded_inside_its_call_and_the_gaps_are_backoffs() {
-    for path in common::scenario_files() {
+    for path in common::simulated_scenario_files() {
         for run in run_virtual(&path).runs {
             for call in &run.calls {
                 let at = format!("{}: {} {}", path.display(), run.mode.as_str(), call.id);

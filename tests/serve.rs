@@ -51,6 +51,8 @@ struct Serving {
 
 impl Serving {
     fn start(dir: &Path, scenario: &str, extra: &[&str]) -> Self {
+        // The SDK's client speaks https through rustls, which needs a provider.
+        parabench::tls::install();
         let scenario = write(dir, "served.toml", scenario);
         let json = dir.join("served.json");
         let (child, rx) = common::spawn_with_stderr_lines(

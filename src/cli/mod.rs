@@ -109,6 +109,8 @@ fn positive_count(text: &str) -> Result<std::num::NonZeroUsize, String> {
 
 /// Runs a parsed command line and returns the process's exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    // Before any client that may speak https is built.
+    crate::tls::install();
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Compare(args) => compare::run(&args),

@@ -86,6 +86,11 @@ pub struct RunArgs {
     /// the report (by default all share the seed, so only the machine's noise varies).
     #[arg(long)]
     pub vary_seed: bool,
+    /// Checks the real tools (`kind = "mcp"` or `"http"`) without calling them: connects to
+    /// every server (starting stdio ones), lists its tools, checks each named one is
+    /// there, reaches every HTTP host; then exits, 0 if all is well.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 impl RunArgs {
@@ -102,6 +107,7 @@ impl RunArgs {
                 CallRecords::Keep
             },
             interrupt: None,
+            trace: None,
         }
     }
 
@@ -110,6 +116,61 @@ impl RunArgs {
         Repeat {
             count: self.repeat,
             vary_seed: self.vary_seed,
+        }
+    }
+}
+
+/// A scenario with real tools runs on the real clock only: the error is located at the
+/// first real tool's `kind`.
+pub(super) fn real_tools_allowed(scenario: &Scenario, clock: ClockKind) -> Result<(), ScenarioError> {
+    match scenario.real.iter().flatten().next() {
+        Some(real) if clock == ClockKind::Virtual => Err(ScenarioError::Invalid(real.kind_site.clone())),
+        _ => Ok(()),
+    }
+}
+
+/// Says, before anything runs, which real servers the run will call: nothing is sent
+/// to a host the user has not been shown. On standard output, with the report to come,
+/// unless a document takes standard output (`--json -`).
+pub(super) fn print_real_targets(scenario: &Scenario, stdout_taken: bool) {
+    let targets = scenario.real_targets();
+    if targets.is_empty() {
+        return;
+    }
+    let mut text = String::from("real tools (their latencies are measured, not drawn):\n");
+    for (tool, target) in targets {
+        text.push_str(&format!("  {tool:<12} {target}\n"));
+    }
+    if stdout_taken {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+/// `run --dry-run`: every real tool connected and checked, and nothing called.
+fn dry_run(scenario: &Scenario) -> u8 {
+    if scenario.real_targets().is_empty() {
+        println!(
+            "{}: no real tools: nothing to connect to (every tool is simulated)",
+            scenario.name
+        );
+        return 0;
+    }
+    match harness::check_real_tools(scenario) {
+        Ok(targets) => {
+            for (tool, target) in targets {
+                println!("ok  {tool:<12} {target}");
+            }
+            println!(
+                "{}: every real tool is reachable and listed; nothing was called",
+                scenario.name
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INPUT
         }
     }
 }
@@ -131,6 +192,17 @@ pub(super) fn run(args: &RunArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    if let Err(e) = real_tools_allowed(&scenario, args.clock) {
+        eprint!("{}", diagnostic::render(&e));
+        return EXIT_INPUT;
+    }
+    if args.dry_run {
+        return dry_run(&scenario);
+    }
+    let document_on_stdout = [&args.json, &args.html]
+        .iter()
+        .any(|o| o.as_deref() == Some(Path::new("-")));
+    print_real_targets(&scenario, document_on_stdout);
     let calls = scenario.plan.calls().len();
     if !args.no_calls && calls > MAX_CALL_RECORDS {
         eprintln!(
@@ -181,6 +253,11 @@ pub(super) fn run(args: &RunArgs) -> u8 {
         None
     } else {
         start_telemetry(destinations, &scenario, &request, repeat.count.get())
+    };
+    // Real calls send their span's context to their servers when the run is traced.
+    let request = RunRequest {
+        trace: telemetry.as_ref().map(|t| t.trace_context()),
+        ..request
     };
     let show_progress = request.clock == ClockKind::Real && std::io::stderr().is_terminal();
     let calls = scenario.plan.calls().len() as u64;

@@ -117,6 +117,14 @@ pub(super) fn run(args: &ServeArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    if let Some((tool, _)) = scenario.real_targets().first() {
+        eprintln!(
+            "error: {}: tool `{tool}` is a real tool: `parabench serve` serves simulated tools only (expected a \
+             scenario whose tools all have a latency)",
+            args.scenario.display()
+        );
+        return EXIT_INPUT;
+    }
     if let Some(seed) = args.seed {
         // Only the tools are served: the arrivals of its calls do not matter here.
         scenario.seed = seed;

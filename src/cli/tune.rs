@@ -133,6 +133,20 @@ pub(super) fn run(args: &TuneArgs) -> u8 {
             return EXIT_INPUT;
         }
     };
+    if let Err(e) = super::run::real_tools_allowed(&scenario, args.clock) {
+        eprint!("{}", diagnostic::render(&e));
+        return EXIT_INPUT;
+    }
+    let document_on_stdout = [&args.json, &args.svg, &args.html]
+        .iter()
+        .any(|o| o.as_deref() == Some(std::path::Path::new("-")));
+    super::run::print_real_targets(&scenario, document_on_stdout);
+    if scenario.real.iter().any(Option::is_some) {
+        eprintln!(
+            "the levels run one after another against the same servers, {} apart",
+            crate::units::fmt_duration(crate::tune::sweep::PAUSE_BETWEEN_REAL_LEVELS)
+        );
+    }
     let scenario = match args.rate {
         None => scenario,
         Some(rate) => match scenario.with_arrival_rate(rate) {

@@ -468,6 +468,7 @@ struct StepEnv<'a, T: Tool> {
     origin: Duration,
     /// The real clock's origin, to time wake-ups; `None` in virtual time.
     wall_origin: Option<std::time::Instant>,
+    /// The run's attempt timeout, where a tool has none of its own.
     timeout: Option<Duration>,
     outputs: &'a [OnceLock<T::Output>],
 }
@@ -499,7 +500,12 @@ impl<'a, T: Tool> StepEnv<'a, T> {
             // the bytes moved to start one) for a tool whose future is large.
             // A panicking tool fails its own call, not the run.
             let call = AssertUnwindSafe(self.tool.call(ctx)).catch_unwind();
-            match self.timeout {
+            match self
+                .plan
+                .tool(self.plan.call(idx).tool)
+                .attempt_timeout
+                .or(self.timeout)
+            {
                 Some(limit) => Box::pin(self.clock.timeout(limit, call))
                     .await
                     .map_err(|_| Failure::Timeout),

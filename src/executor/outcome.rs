@@ -218,6 +218,34 @@ impl<O> RunOutcome<O> {
     pub fn max_in_flight(&self) -> usize {
         crate::stats::max_overlap(self.calls.iter().filter_map(|c| Some((c.start()?, c.end()))))
     }
+
+    /// The same outcome without its calls' outputs: what a report needs once the run,
+    /// whose calls read each other's outputs, is over.
+    pub fn without_outputs(self) -> RunOutcome<()> {
+        RunOutcome {
+            calls: self
+                .calls
+                .into_iter()
+                .map(|c| CallOutcome {
+                    status: c.status,
+                    attempts: c.attempts,
+                    output: c.output.map(|_| ()),
+                    error: c.error,
+                    cause: c.cause,
+                    ready: c.ready,
+                    start: c.start,
+                    end: c.end,
+                })
+                .collect(),
+            wall: self.wall,
+            max_concurrency: self.max_concurrency,
+            deadline_hit: self.deadline_hit,
+            stalled: self.stalled,
+            interrupted: self.interrupted,
+            start_lag: self.start_lag,
+            completion_lag: self.completion_lag,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -307,7 +307,9 @@ impl<'a, O> Scheduler<'a, O> {
         if retryable && attempt < retry.max_attempts() {
             let key = seed::call_key(&self.plan.call(idx).id);
             let unit: f64 = seed::rng(self.config.seed, key, attempt, Stream::Jitter).random();
-            let delay = retry.backoff(attempt, unit);
+            // A server that said how long to wait (`Retry-After`) is waited for at least.
+            let told = error.as_ref().and_then(ToolError::retry_delay).unwrap_or_default();
+            let delay = retry.backoff(attempt, unit).max(told);
             observer.backoff(idx, attempt, end, delay);
             steps.push(Step::Backoff {
                 idx,

@@ -63,6 +63,11 @@ impl<'a, O> CallContext<'a, O> {
         self.plan.call(self.idx)
     }
 
+    /// The plan the call belongs to: its tools, and the ids of its dependencies.
+    pub fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
     /// The calls this one waited for, in the order they were added.
     pub fn deps(&self) -> &'a [CallIdx] {
         self.plan.deps(self.idx)
@@ -92,6 +97,8 @@ pub struct ToolError(Box<Failed>);
 struct Failed {
     error: BoxError,
     retryable: bool,
+    /// The least wait before a retry, as the tool was told (HTTP's `Retry-After`).
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ToolError {
@@ -100,6 +107,26 @@ impl ToolError {
         Self(Box::new(Failed {
             error: error.into(),
             retryable: true,
+            retry_after: None,
+        }))
+    }
+
+    /// A transient error after which the next attempt must wait at least `delay`,
+    /// whatever the run's backoff says (a server's `Retry-After`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parabench::executor::ToolError;
+    ///
+    /// let e = ToolError::retry_after("HTTP 429", Duration::from_secs(2));
+    /// assert_eq!(e.retry_delay(), Some(Duration::from_secs(2)));
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn retry_after(error: impl Into<BoxError>, delay: std::time::Duration) -> Self {
+        Self(Box::new(Failed {
+            error: error.into(),
+            retryable: true,
+            retry_after: Some(delay),
         }))
     }
 
@@ -108,7 +135,13 @@ impl ToolError {
         Self(Box::new(Failed {
             error: error.into(),
             retryable: false,
+            retry_after: None,
         }))
+    }
+
+    /// The least wait before a retry that the tool was told, if any.
+    pub fn retry_delay(&self) -> Option<std::time::Duration> {
+        self.0.retry_after
     }
 
     /// Whether a retry may help.

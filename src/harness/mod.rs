@@ -17,7 +17,7 @@ use crate::clock::ClockKind;
 use crate::executor::RunMode;
 use crate::executor::{ExecutorConfig, Observer, Schedule};
 use crate::report::expect::{self, Measured};
-use crate::report::model::{CallRecords, DeadlineComparison, Repetition, Report, RunReport, SCHEMA_VERSION};
+use crate::report::model::{CallRecords, DeadlineComparison, Repetition, Report, RunReport, SCHEMA_VERSION, Samples};
 use crate::report::repetitions::summarize;
 use crate::report::speedup::{BATCH_SIZE, MAX_CONCURRENCY, SpeedupBound, Work, ratio};
 use crate::scenario::{ArrivalsError, Scenario};
@@ -55,6 +55,9 @@ pub struct RunRequest {
     /// unfinished calls `cancelled`, no later run or repetition starts, and the report
     /// is marked [partial](Report::partial).
     pub interrupt: Option<CancellationToken>,
+    /// Where real calls find their span's `traceparent` to send their servers (when the
+    /// run is traced).
+    pub trace: Option<std::sync::Arc<dyn crate::real::TraceContext>>,
 }
 
 impl RunRequest {
@@ -96,6 +99,24 @@ pub enum HarnessError {
     /// The arrivals drawn from the run's seed bring no call at all.
     #[error(transparent)]
     Arrivals(#[from] ArrivalsError),
+    /// The scenario cannot run this way (a real tool on the virtual clock).
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// A real tool's server cannot be reached, or does not have the tool.
+    #[error(transparent)]
+    Connect(#[from] crate::real::ConnectError),
+}
+
+/// Connects to every real tool of `scenario` and checks it, making no call (see
+/// [`crate::real::RealTools::connect`]); what each calls, by tool.
+///
+/// # Errors
+///
+/// [`HarnessError::Connect`] for a tool that cannot be used.
+pub fn check_real_tools(scenario: &Scenario) -> Result<Vec<(String, String)>, HarnessError> {
+    let runner = Runner::new(scenario, ClockKind::Real, scenario.seed, None)?;
+    drop(runner);
+    Ok(scenario.real_targets())
 }
 
 /// Runs `scenario` as `request` says and builds the report.
@@ -132,7 +153,10 @@ pub fn run_observed<B: Observer>(
         Modes::Sequential => vec![(RunMode::Sequential, parallel.sequential())],
         Modes::Parallel | Modes::Batch => vec![(parallel_mode, parallel.clone())],
     };
-    let runner = Runner::new(scenario, request.clock, seed, request.interrupt.clone())?;
+    let mut runner = Runner::new(scenario, request.clock, seed, request.interrupt.clone())?;
+    if let Some(trace) = &request.trace {
+        runner.traced(trace.clone());
+    }
     let compare = request.modes == Modes::Compare;
     // Each run's outcomes are dropped once summarised, so a run of a million calls holds
     // one run's outcomes at a time: the bound keeps only the work each call did, and the
@@ -212,6 +236,11 @@ pub fn run_observed<B: Observer>(
         scenario: scenario.name.clone(),
         seed,
         clock: request.clock.as_str().to_string(),
+        samples: if scenario.real.iter().any(Option::is_some) {
+            Samples::Measured
+        } else {
+            Samples::Paired
+        },
         parabench_version: env!("CARGO_PKG_VERSION").to_string(),
         runs: reports,
         speedup,

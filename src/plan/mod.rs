@@ -78,6 +78,10 @@ pub enum ToolKind {
     Io,
     /// Does work on one core for its whole duration.
     Cpu,
+    /// A real tool of an MCP server: waits on the server, occupies no core here.
+    Mcp,
+    /// A real HTTP endpoint: waits on it, occupies no core here.
+    Http,
 }
 
 impl ToolKind {
@@ -86,7 +90,14 @@ impl ToolKind {
         match self {
             ToolKind::Io => "io",
             ToolKind::Cpu => "cpu",
+            ToolKind::Mcp => "mcp",
+            ToolKind::Http => "http",
         }
+    }
+
+    /// Whether calls of this kind reach a real server rather than a simulation.
+    pub fn is_real(self) -> bool {
+        matches!(self, ToolKind::Mcp | ToolKind::Http)
     }
 }
 
@@ -109,6 +120,8 @@ pub struct ToolSpec {
     pub rate_limit_per_s: Option<f64>,
     /// What the tool does, in words (as `parabench serve` lists it); may be empty.
     pub description: String,
+    /// Each attempt's own timeout, in place of the run's; `None`: the run's.
+    pub attempt_timeout: Option<Duration>,
 }
 
 impl ToolSpec {
@@ -130,6 +143,7 @@ impl ToolSpec {
             max_concurrency: None,
             rate_limit_per_s: None,
             description: String::new(),
+            attempt_timeout: None,
         }
     }
 

@@ -12,11 +12,24 @@ use serde::{Deserialize, Serialize};
 pub use super::figure::{Better, Figure, FigureKey};
 use crate::executor::{AttemptEnd, CallStatus, RunMode, RunOutcome};
 use crate::plan::Plan;
+use crate::real::RealError;
 use crate::stats::{LatencyHistogram, ToolHistograms};
 use crate::telemetry::ScenarioFigures;
 
 /// The version of the report format this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a report's latencies came about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Samples {
+    /// Drawn from (seed, call, attempt): every run of the report saw the same per-call
+    /// latencies and failures.
+    #[default]
+    Paired,
+    /// Measured from real tools: each run's are its own.
+    Measured,
+}
 
 /// A whole `parabench run`: its runs, the speedup and the expectations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +42,10 @@ pub struct Report {
     pub seed: u64,
     /// `real` or `virtual`.
     pub clock: String,
+    /// How the runs' latencies came about: drawn from the seed, the same in each run
+    /// (`paired`), or measured from real tools, each run its own (`measured`).
+    #[serde(default)]
+    pub samples: Samples,
     /// The parabench version that wrote the report.
     pub parabench_version: String,
     /// The runs, in the order they ran.
@@ -297,6 +314,13 @@ pub struct CallReport {
     /// The last error, for a failed call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The kind of a failed call's last failure: `timeout`, or for a real tool
+    /// `is_error`, `jsonrpc`, `http_status`, `transport` or `params`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// For an `http_status` failure, the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
     /// For a skipped call, the id of the failed call that caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
@@ -463,6 +487,20 @@ pub enum CallRecords {
     Omit,
 }
 
+/// The real tool's failure behind `error`, if that is what it was.
+fn real_error(error: Option<&crate::executor::ToolError>) -> Option<&RealError> {
+    error.and_then(|e| e.get_ref().downcast_ref::<RealError>())
+}
+
+/// The kind of a call's failure, as the report writes it.
+fn failure_kind(status: CallStatus, real: Option<&RealError>) -> Option<String> {
+    match (status, real) {
+        (CallStatus::Timeout, _) => Some("timeout".into()),
+        (CallStatus::Error, Some(e)) => Some(e.kind().into()),
+        _ => None,
+    }
+}
+
 impl RunReport {
     /// Summarises a run of `plan`, with a record of each call.
     pub fn new<O>(plan: &Plan, mode: RunMode, run: &RunOutcome<O>) -> Self {
@@ -518,6 +556,8 @@ impl RunReport {
                 start_s: out.start().map(secs),
                 end_s: secs(out.end()),
                 error: out.error.as_ref().map(ToString::to_string),
+                failure: failure_kind(out.status, real_error(out.error.as_ref())),
+                http_status: real_error(out.error.as_ref()).and_then(RealError::http_status),
                 cause: out.cause.map(|c| plan.call(c).id.to_string()),
                 attempt_spans: Vec::new(),
             });

@@ -6,7 +6,9 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use super::Render;
-use super::model::{AttemptOutcome, DeadlineComparison, Figure, LagFigures, Report, RunReport, Summary, ToolStats};
+use super::model::{
+    AttemptOutcome, DeadlineComparison, Figure, LagFigures, Report, RunReport, Samples, Summary, ToolStats,
+};
 use super::speedup::BOUND_TOLERANCE;
 use crate::units::{count, fmt_duration, fmt_secs};
 
@@ -37,6 +39,13 @@ impl Render for Terminal {
             out,
             "Per run: end-to-end latency (queue wait + service). Per tool: service time."
         )?;
+        if report.samples == Samples::Measured {
+            writeln!(
+                out,
+                "Real tools: each run's latencies were measured, not drawn: the runs are not paired samples, and the \
+                 speedup compares two measurements of the same calls."
+            )?;
+        }
         write_faults(out, &report.runs)?;
         write_executor_lag(out, &report.runs)?;
         if report.partial {
@@ -321,6 +330,7 @@ mod tests {
             scenario: "s".into(),
             seed: 1,
             clock: "real".into(),
+            samples: Default::default(),
             parabench_version: "0".into(),
             runs: Vec::new(),
             speedup: Some(speedup),

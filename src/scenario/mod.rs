@@ -64,6 +64,7 @@ mod expand;
 mod model;
 mod nesting;
 pub mod params;
+pub mod real;
 pub mod shipped;
 
 use std::fs::File;
@@ -75,6 +76,7 @@ use std::time::Duration;
 pub use arrivals::{ArrivalProcess, Arrivals, ArrivalsError};
 pub use error::{Located, ScenarioError};
 pub use params::{ParamType, ToolParams};
+pub use real::RealTool;
 pub use shipped::{SHIPPED, Shipped, load_or_shipped};
 
 use crate::executor::ExecutorConfig;
@@ -140,6 +142,12 @@ pub struct Scenario {
     /// Each tool's parameters (declared, or those its calls pass), indexed as `models`:
     /// what `parabench serve` lists in the tool's input schema.
     pub params: Vec<ToolParams>,
+    /// What each real tool calls (`kind = "mcp"` or `"http"`), indexed as `models`;
+    /// `None` for a simulated tool.
+    pub real: Vec<Option<RealTool>>,
+    /// The params each call of a real tool is sent, by call index (references to other
+    /// calls' results still in their strings); empty when no tool is real.
+    pub call_params: Vec<Option<std::sync::Arc<serde_json::Value>>>,
     /// `[executor]`, with `max_concurrency = "auto"` resolved for this machine and `seed`
     /// set to the scenario's seed.
     pub executor: ExecutorConfig,
@@ -178,6 +186,19 @@ pub struct Sweep {
     /// Arrival rates (calls per second, positive, increasing) to sweep at the
     /// recommended limit; empty when not given. Only with `[arrivals]`.
     pub rates: Vec<f64>,
+}
+
+impl Scenario {
+    /// What each real tool calls, by tool: `mcp URL (tool NAME)`, `mcp stdio: COMMAND
+    /// (tool NAME)` or `http METHOD URL`; empty when every tool is simulated.
+    pub fn real_targets(&self) -> Vec<(String, String)> {
+        self.plan
+            .tools()
+            .iter()
+            .zip(&self.real)
+            .filter_map(|(spec, real)| Some((spec.name.clone(), real.as_ref()?.target.describe())))
+            .collect()
+    }
 }
 
 /// Reads and checks the scenario file at `path`.

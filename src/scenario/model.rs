@@ -230,13 +230,34 @@ impl<'de> Deserialize<'de> for Tools {
 
 /// `[tools.NAME]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a tool table with at least `latency`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a tool table with `latency` (simulated) or `kind = \"mcp\"` / `kind = \"http\"` (real)"
+)]
 pub(crate) struct ToolTable {
     /// Default "io".
     #[serde(default)]
-    pub(crate) kind: ToolKind,
-    /// Required.
+    pub(crate) kind: Option<Spanned<ToolKind>>,
+    /// Required for a simulated tool; refused for a real one (its latency is measured).
     pub(crate) latency: Option<Spanned<LatencyTable>>,
+    /// Each attempt's own timeout, for this tool; default: `[executor] timeout`.
+    pub(crate) timeout: Option<Spanned<HumanDuration>>,
+    /// mcp: the server's streamable HTTP URL (or `command`).
+    pub(crate) server: Option<Spanned<String>>,
+    /// mcp: the server as a program and its arguments, spoken to over stdio.
+    pub(crate) command: Option<Spanned<Vec<Spanned<String>>>>,
+    /// mcp: the server's name for the tool; default: the table's name.
+    pub(crate) tool: Option<Spanned<String>>,
+    /// mcp: "shared" (default) or "per-call".
+    pub(crate) sessions: Option<Spanned<SessionsName>>,
+    /// http: the endpoint.
+    pub(crate) url: Option<Spanned<String>>,
+    /// http: GET (default), POST, PUT, PATCH or DELETE.
+    pub(crate) method: Option<Spanned<String>>,
+    /// http: headers to send; `${env.NAME}` in a value is read from the environment.
+    pub(crate) headers: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    /// http: the statuses that are a success; default: any 2xx.
+    pub(crate) ok_status: Option<Spanned<Vec<Spanned<i64>>>>,
     /// Probability that an attempt fails; default 0.
     pub(crate) failure_rate: Option<Spanned<f64>>,
     /// Probability that an attempt hangs until its timeout; default 0.
@@ -249,11 +270,20 @@ pub(crate) struct ToolTable {
     pub(crate) description: Option<Spanned<String>>,
     /// Served (`parabench serve`), what a call beyond `max_concurrency` meets: "wait"
     /// (default) or "reject".
-    #[serde(default)]
-    pub(crate) limit_policy: LimitPolicyName,
+    pub(crate) limit_policy: Option<Spanned<LimitPolicyName>>,
     /// Served (`parabench serve`), the tool's parameters and their JSON Schema types
     /// (`query = "string"`); default: those the scenario's calls pass to it.
     pub(crate) params: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+}
+
+/// `sessions`.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum SessionsName {
+    /// One session for the run.
+    Shared,
+    /// One per call.
+    PerCall,
 }
 
 /// `limit_policy`.

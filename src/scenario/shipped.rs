@@ -38,7 +38,7 @@ impl Shipped {
 }
 
 /// Every shipped scenario, by file name.
-pub const SHIPPED: [Shipped; 11] = [
+pub const SHIPPED: [Shipped; 13] = [
     Shipped {
         file: "agent_mix.toml",
         source: include_str!("../../scenarios/agent_mix.toml"),
@@ -82,6 +82,14 @@ pub const SHIPPED: [Shipped; 11] = [
     Shipped {
         file: "rate_limited_api.toml",
         source: include_str!("../../scenarios/rate_limited_api.toml"),
+    },
+    Shipped {
+        file: "real_mcp_http.toml",
+        source: include_str!("../../scenarios/real_mcp_http.toml"),
+    },
+    Shipped {
+        file: "real_mcp_stdio.toml",
+        source: include_str!("../../scenarios/real_mcp_stdio.toml"),
     },
 ];
 

@@ -216,17 +216,24 @@ impl SimTool {
         }
     }
 
-    async fn attempt(&self, ctx: CallContext<'_, ()>) -> Result<(), ToolError> {
-        let tool = ctx.call().tool;
-        let Draw { latency, fate } = self.draw(ctx.index(), tool, ctx.attempt());
+    /// Attempt `attempt` of call `idx` of `tool`: waits or works its drawn latency, then
+    /// succeeds or fails as drawn (or hangs until its timeout).
+    pub async fn attempt_at(
+        &self,
+        idx: crate::plan::CallIdx,
+        tool: crate::plan::ToolId,
+        attempt: u32,
+    ) -> Result<(), ToolError> {
+        let Draw { latency, fate } = self.draw(idx, tool, attempt);
         if fate == Fate::Hang {
             // Only the attempt's timeout or the run's deadline ends it.
             return std::future::pending().await;
         }
         match self.kinds[tool.index()] {
-            ToolKind::Io => self.clock.sleep(latency).await,
             // Boxed, so that an I/O call's future is not the size of a CPU call's.
-            ToolKind::Cpu => Box::pin(self.compute(ctx.index(), latency)).await,
+            ToolKind::Cpu => Box::pin(self.compute(idx, latency)).await,
+            // A real tool is never simulated; were it, it would wait as I/O does.
+            ToolKind::Io | ToolKind::Mcp | ToolKind::Http => self.clock.sleep(latency).await,
         }
         match fate {
             Fate::Fail => Err(ToolError::new("simulated failure")),
@@ -255,7 +262,7 @@ impl Tool for SimTool {
     type Output = ();
 
     fn call<'a>(&'a self, ctx: CallContext<'a, ()>) -> impl Future<Output = Result<(), ToolError>> + Send + 'a {
-        self.attempt(ctx)
+        self.attempt_at(ctx.index(), ctx.call().tool, ctx.attempt())
     }
 }
 

@@ -289,6 +289,8 @@ fn otlp_exporters(
             (spans, metrics)
         }
         Protocol::HttpProtobuf => {
+            // Its reqwest client speaks https through rustls, which needs a provider.
+            crate::tls::install();
             let spans = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)

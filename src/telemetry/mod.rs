@@ -50,6 +50,8 @@ pub struct Telemetry {
     timeline: Timeline,
     spans_created: Arc<AtomicU64>,
     scenario: String,
+    /// The context of each call's span, for real calls to send their servers.
+    call_spans: Arc<spans::CallSpans>,
 }
 
 /// What a finished scenario measured: the figures its span and the speedup gauge carry.
@@ -149,22 +151,30 @@ impl Telemetry {
             tracer,
             pipeline,
             scenario: info.name.to_string(),
+            call_spans: Arc::default(),
         })
     }
 
     /// The observer for one run of `plan` in `mode`.
     pub fn run_observer<'p>(&self, plan: &'p Plan, mode: RunMode) -> RunTelemetry<'p> {
-        (
-            SpanObserver::new(
-                plan,
-                self.tracer.clone(),
-                self.scenario_cx.clone(),
-                mode,
-                self.timeline.clone(),
-                self.spans_created.clone(),
-            ),
-            MetricsObserver::new(self.instruments.clone(), plan, mode),
-        )
+        let mut spans = SpanObserver::new(
+            plan,
+            self.tracer.clone(),
+            self.scenario_cx.clone(),
+            mode,
+            self.timeline.clone(),
+            self.spans_created.clone(),
+        );
+        if plan.tools().iter().any(|t| t.kind.is_real()) {
+            spans = spans.publishing(self.call_spans.clone());
+        }
+        (spans, MetricsObserver::new(self.instruments.clone(), plan, mode))
+    }
+
+    /// Each real call's span context, as its `traceparent`: what the call sends its
+    /// server, so the server's spans join the run's trace.
+    pub fn trace_context(&self) -> Arc<dyn crate::real::TraceContext> {
+        self.call_spans.clone()
     }
 
     /// The context of the scenario span, to parent other spans (such as the CLI's

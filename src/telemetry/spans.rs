@@ -16,13 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span, SpanContext, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::names::{ATTEMPT_SPAN, BACKOFF_EVENT, EXECUTE_TOOL, RUN_SPAN, attr};
 use crate::executor::{AttemptEnd, CallOutcome, CallStatus, Observer, RunMode};
 use crate::plan::{CallIdx, Plan};
+use crate::real::TraceContext;
 
 /// Where the next run's spans start, shared by a scenario's runs.
 #[derive(Clone, Debug)]
@@ -88,6 +89,46 @@ pub struct SpanObserver<'p> {
     anchor: SystemTime,
     run: Option<Context>,
     attempts: Attempts,
+    /// With real tools: each call's span is started with its first attempt (not built
+    /// when it ends), and its context published here, for the call to send its server.
+    early: Option<Arc<CallSpans>>,
+    /// Per call, its span while it runs (with `early` only).
+    open: Vec<Option<Context>>,
+}
+
+/// The span context of each call of the run in progress, for real calls to send their
+/// servers (`traceparent`): the server's spans then join the run's trace.
+#[derive(Debug, Default)]
+pub struct CallSpans {
+    contexts: Mutex<Vec<Option<SpanContext>>>,
+}
+
+impl CallSpans {
+    fn reset(&self, calls: usize) {
+        let mut contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+        contexts.clear();
+        contexts.resize(calls, None);
+    }
+
+    fn publish(&self, idx: CallIdx, context: SpanContext) {
+        let mut contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = contexts.get_mut(idx.index()) {
+            *slot = Some(context);
+        }
+    }
+}
+
+impl TraceContext for CallSpans {
+    fn traceparent(&self, idx: CallIdx) -> Option<String> {
+        let contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+        let cx = contexts.get(idx.index())?.as_ref()?;
+        Some(format!(
+            "00-{}-{}-{:02x}",
+            cx.trace_id(),
+            cx.span_id(),
+            cx.trace_flags().to_u8()
+        ))
+    }
 }
 
 /// The attempts of the calls in flight, until each call's spans are emitted. Each call
@@ -190,7 +231,38 @@ impl<'p> SpanObserver<'p> {
             anchor: SystemTime::UNIX_EPOCH,
             run: None,
             attempts: Attempts::new(plan.calls().len()),
+            early: None,
+            open: Vec::new(),
         }
+    }
+
+    /// Starts each call's span with its first attempt and publishes its context to
+    /// `spans`, for real calls to send their servers.
+    #[must_use]
+    pub(crate) fn publishing(mut self, spans: Arc<CallSpans>) -> Self {
+        self.early = Some(spans);
+        self
+    }
+
+    /// Starts call `idx`'s span at `start`, as a child of the run span.
+    fn start_call(&self, idx: CallIdx, start: SystemTime) -> Option<Context> {
+        let run = self.run.as_ref()?;
+        let call = self.plan.call(idx);
+        let (span_name, [tool_name, tool_kind]) = &self.tools[call.tool.index()];
+        let span = self
+            .tracer
+            .span_builder(*span_name)
+            .with_kind(SpanKind::Internal)
+            .with_start_time(start)
+            .with_attributes([
+                KeyValue::new(attr::GEN_AI_OPERATION, EXECUTE_TOOL),
+                tool_name.clone(),
+                KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.to_string()),
+                tool_kind.clone(),
+                KeyValue::new(attr::PRIORITY, i64::from(call.priority)),
+            ])
+            .start_with_context(&self.tracer, run);
+        Some(run.with_span(span))
     }
 
     fn at(&self, offset: Duration) -> SystemTime {
@@ -202,14 +274,21 @@ impl<'p> SpanObserver<'p> {
         let call = self.plan.call(idx);
         let (span_name, [tool_name, tool_kind]) = &self.tools[call.tool.index()];
         let start = outcome.start().unwrap_or(outcome.end());
+        // A span started with the call's first attempt (real tools) gets what its end
+        // tells; any other is built now, whole.
+        let started = self.open.get_mut(idx.index()).and_then(Option::take);
         // Room for every attribute a call may have, so that none reallocates.
         let mut attributes = Vec::with_capacity(10);
+        if started.is_none() {
+            attributes.extend([
+                KeyValue::new(attr::GEN_AI_OPERATION, EXECUTE_TOOL),
+                tool_name.clone(),
+                KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.to_string()),
+                tool_kind.clone(),
+                KeyValue::new(attr::PRIORITY, i64::from(call.priority)),
+            ]);
+        }
         attributes.extend([
-            KeyValue::new(attr::GEN_AI_OPERATION, EXECUTE_TOOL),
-            tool_name.clone(),
-            KeyValue::new(attr::GEN_AI_TOOL_CALL_ID, call.id.to_string()),
-            tool_kind.clone(),
-            KeyValue::new(attr::PRIORITY, i64::from(call.priority)),
             KeyValue::new(attr::ATTEMPTS, i64::from(outcome.attempts)),
             KeyValue::new(attr::OUTCOME, outcome.status.as_str()),
         ]);
@@ -222,17 +301,25 @@ impl<'p> SpanObserver<'p> {
         if outcome.status != CallStatus::Ok {
             attributes.push(KeyValue::new(attr::ERROR_TYPE, outcome.status.as_str()));
         }
-        let mut span = self
-            .tracer
-            .span_builder(*span_name)
-            .with_kind(SpanKind::Internal)
-            .with_start_time(self.at(start))
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, run);
+        let call_cx = match started {
+            Some(cx) => {
+                cx.span().set_attributes(attributes);
+                cx
+            }
+            None => {
+                let span = self
+                    .tracer
+                    .span_builder(*span_name)
+                    .with_kind(SpanKind::Internal)
+                    .with_start_time(self.at(start))
+                    .with_attributes(attributes)
+                    .start_with_context(&self.tracer, run);
+                run.with_span(span)
+            }
+        };
         if outcome.status != CallStatus::Ok {
-            span.set_status(Status::error(self.failure(outcome)));
+            call_cx.span().set_status(Status::error(self.failure(outcome)));
         }
-        let call_cx = run.with_span(span);
         let (tracer, anchor) = (&self.tracer, self.anchor);
         let attempts = self.attempts.take(idx, |attempt| {
             let (end, result) = match attempt.end {
@@ -300,6 +387,10 @@ impl Observer for SpanObserver<'_> {
             ])
             .start_with_context(&self.tracer, &self.parent);
         self.run = Some(self.parent.with_span(span));
+        if let Some(spans) = &self.early {
+            spans.reset(self.plan.calls().len());
+            self.open = (0..self.plan.calls().len()).map(|_| None).collect();
+        }
     }
 
     fn run_ended(&mut self, wall: Duration) {
@@ -314,6 +405,14 @@ impl Observer for SpanObserver<'_> {
     }
 
     fn attempt_started(&mut self, idx: CallIdx, attempt: u32, at: Duration, _: usize) {
+        if self.early.is_some() && self.open.get(idx.index()).is_some_and(Option::is_none) {
+            if let Some(cx) = self.start_call(idx, self.at(at)) {
+                if let Some(spans) = &self.early {
+                    spans.publish(idx, cx.span().span_context().clone());
+                }
+                self.open[idx.index()] = Some(cx);
+            }
+        }
         self.attempts.push(
             idx,
             AttemptRecord {

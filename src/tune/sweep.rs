@@ -19,6 +19,9 @@ use crate::report::{SpeedupBound, Work};
 use crate::scenario::Scenario;
 use crate::stats::LatencyHistogram;
 
+/// The pause between two levels of a sweep against real tools.
+pub const PAUSE_BETWEEN_REAL_LEVELS: Duration = Duration::from_millis(500);
+
 /// What to sweep, resolved from flags and the scenario.
 #[derive(Clone, Debug)]
 pub struct SweepPlan {
@@ -56,7 +59,13 @@ pub fn run(
     // The first level is 1: the baseline of itself and of every other level.
     let mut baseline: Option<(Duration, Work, bool)> = None;
     let mut reports = Vec::with_capacity(levels.get().len());
-    for &level in levels.get() {
+    let real = scenario.real.iter().any(Option::is_some);
+    for (i, &level) in levels.get().iter().enumerate() {
+        if real && i > 0 {
+            // The same server for every level, one after another: a pause lets what the
+            // last level left in flight on the server (queues, connections) settle.
+            std::thread::sleep(PAUSE_BETWEEN_REAL_LEVELS);
+        }
         let Some((outcome, work)) = runner.run(scenario, level)? else {
             break;
         };

@@ -23,6 +23,15 @@ pub fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
+/// The shipped scenarios whose tools are all simulated: those that run in virtual time
+/// (`real_mcp_*.toml` call real servers, on the real clock only).
+pub fn simulated_scenario_files() -> Vec<PathBuf> {
+    scenario_files()
+        .into_iter()
+        .filter(|p| parabench::scenario::load(p).is_ok_and(|s| s.real.iter().all(Option::is_none)))
+        .collect()
+}
+
 /// Runs the real `parabench` binary.
 pub fn parabench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_parabench"))

@@ -318,6 +318,8 @@ mod tests {
             start_s: Some(start),
             end_s: end,
             error: None,
+            failure: None,
+            http_status: None,
             cause: None,
             attempt_spans: Vec::new(),
         }

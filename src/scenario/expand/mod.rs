@@ -7,6 +7,7 @@
 mod arrivals;
 mod graph;
 mod params;
+mod real;
 mod references;
 mod settings;
 mod sweep;
@@ -43,7 +44,9 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
     let counts = generated_counts(&file, map)?;
     let tools = tools(&file.tools.0, &executor, map)?;
     let params = tool_params(&file, map)?;
+    let real_tools: Vec<_> = tools.iter().map(|t| t.real.clone()).collect();
     let (plan, models, arrivals) = plan(&file, tools, &counts, map)?;
+    let call_params = real::call_params(&file, &counts, &plan);
     let expect = expectations(&file.expect, map)?;
     // Arriving calls come after every closed one.
     let closed = plan.closed_calls();
@@ -59,6 +62,8 @@ pub(crate) fn expand(mut file: ScenarioFile, map: &SourceMap) -> Result<Scenario
         plan,
         models,
         params,
+        real: real_tools,
+        call_params,
         executor,
         cpu_cores,
         expect,

@@ -5,22 +5,25 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::executor::ExecutorConfig;
-use crate::plan::ToolSpec;
+use crate::plan::{ToolKind, ToolSpec};
 use crate::scenario::MAX_DURATION;
 use crate::scenario::error::{ScenarioError, SourceMap, number, quoted};
 use crate::scenario::model::{HumanDuration, LatencyTable, LimitPolicyName, ToolTable};
+use crate::scenario::real::RealTool;
 use crate::sim::failure::FailureError;
 use crate::sim::latency::LatencyError;
 use crate::sim::{FailureModel, Latency, LimitPolicy, ToolModel};
 
 use super::settings::{description, printable};
-use super::{Result, nonzero_usize};
+use super::{Result, nonzero_usize, positive_duration};
 
 /// A checked tool: its name as written, what the plan needs, and how it behaves.
 pub(super) struct Tool<'f> {
     pub(super) name: &'f Spanned<String>,
     pub(super) spec: ToolSpec,
     pub(super) model: ToolModel,
+    /// What a real tool calls; `None` for a simulated one.
+    pub(super) real: Option<RealTool>,
 }
 
 pub(super) fn tools<'f>(
@@ -57,11 +60,45 @@ pub(super) fn tool<'f>(
         ));
     }
     printable(name, "the tool name", map)?;
+    let kind = t.kind.as_ref().map_or(ToolKind::Io, |k| *k.get_ref());
+    let attempt_timeout = t
+        .timeout
+        .as_ref()
+        .map(|d| positive_duration(d, "timeout", map))
+        .transpose()?;
+    let max_concurrency = t
+        .max_concurrency
+        .as_ref()
+        .map(|m| nonzero_usize(m, "max_concurrency", "expected a positive integer", map))
+        .transpose()?;
+    let rate_limit_per_s = rate_limit(t, map)?;
+    // As the scenario's own description: printable, lines allowed.
+    let description = description(t.description.clone(), map)?;
+    let spec = ToolSpec {
+        name: n.clone(),
+        kind,
+        max_concurrency,
+        rate_limit_per_s,
+        description,
+        attempt_timeout,
+    };
+    if kind.is_real() {
+        let real = super::real::real_tool(name, t, kind, map)?;
+        return Ok(Tool {
+            name,
+            spec,
+            // Never drawn from: a real tool's latency is measured.
+            model: ToolModel::constant(Duration::ZERO),
+            real: Some(real),
+        });
+    }
+    super::real::refuse_real_keys(name, t, map)?;
     let Some(latency) = &t.latency else {
         return Err(map.error(
             name.span(),
             format!(
-                "tool {} has no `latency` (expected e.g. latency = {{ dist = \"constant\", value = \"10ms\" }})",
+                "tool {} has no `latency` (expected e.g. latency = {{ dist = \"constant\", value = \"10ms\" }}, \
+                 or kind = \"mcp\" or \"http\" for a real tool)",
                 quoted(n)
             ),
             "latency missing",
@@ -89,24 +126,37 @@ pub(super) fn tool<'f>(
             "expected failure_rate + timeout_rate <= 1",
         ),
     })?;
-    if failure.timeout_rate() > 0.0 && !time_limited {
+    if failure.timeout_rate() > 0.0 && !time_limited && spec.attempt_timeout.is_none() {
         return Err(map.error(
             span_of(&t.timeout_rate),
             format!(
-                "tool {} hangs with timeout_rate {}, but the executor has neither `timeout` nor `deadline`, \
-                 so a hung call would never end (expected timeout or deadline in [executor])",
+                "tool {} hangs with timeout_rate {}, but neither it nor the executor has a `timeout`, and there \
+                 is no `deadline`, so a hung call would never end (expected a timeout, or a deadline in [executor])",
                 quoted(n),
                 failure.timeout_rate()
             ),
             "needs [executor] timeout or deadline",
         ));
     }
-    let max_concurrency = t
-        .max_concurrency
-        .as_ref()
-        .map(|m| nonzero_usize(m, "max_concurrency", "expected a positive integer", map))
-        .transpose()?;
-    let rate_limit_per_s = match &t.rate_limit {
+    let limit_policy = match t.limit_policy.as_ref().map(|p| *p.get_ref()) {
+        None | Some(LimitPolicyName::Wait) => LimitPolicy::Wait,
+        Some(LimitPolicyName::Reject) => LimitPolicy::Reject,
+    };
+    Ok(Tool {
+        name,
+        spec,
+        model: ToolModel {
+            latency,
+            failure,
+            limit_policy,
+        },
+        real: None,
+    })
+}
+
+/// `rate_limit`: calls per second, positive, and at least one per [`MAX_DURATION`].
+fn rate_limit(t: &ToolTable, map: &SourceMap) -> Result<Option<f64>> {
+    Ok(match &t.rate_limit {
         Some(r) if !(r.get_ref().is_finite() && *r.get_ref() > 0.0) => {
             return Err(map.error(
                 r.span(),
@@ -133,27 +183,6 @@ pub(super) fn tool<'f>(
             ));
         }
         r => r.as_ref().map(|r| *r.get_ref()),
-    };
-    // As the scenario's own description: printable, lines allowed.
-    let description = description(t.description.clone(), map)?;
-    let limit_policy = match t.limit_policy {
-        LimitPolicyName::Wait => LimitPolicy::Wait,
-        LimitPolicyName::Reject => LimitPolicy::Reject,
-    };
-    Ok(Tool {
-        name,
-        spec: ToolSpec {
-            name: n.clone(),
-            kind: t.kind,
-            max_concurrency,
-            rate_limit_per_s,
-            description,
-        },
-        model: ToolModel {
-            latency,
-            failure,
-            limit_policy,
-        },
     })
 }
 
