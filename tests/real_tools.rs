@@ -323,6 +323,13 @@ fn tune_finds_the_servers_capacity() {
     );
     let tune = read_json(&dir.join("tune.json"));
     assert_eq!(tune["recommended"], 4, "{}\n{stdout}", tune["reason"]);
+    // The bound sees only the client's limit, which still binds at 8; what stopped the
+    // curve is the server, and the reason says so rather than predicting a rise.
+    let reason = tune["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("from 4 to 8") && reason.contains("the real tools' own capacity"),
+        "{reason}"
+    );
     let throughput = |level: u64| {
         tune["levels"]
             .as_array()

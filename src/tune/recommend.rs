@@ -59,7 +59,12 @@ pub fn recommend(levels: &[LevelReport], criteria: &Criteria, plan: &Plan, cores
             && criteria.max_error_rate.is_none_or(|max| l.error_rate <= max)
     };
     let top = levels.last().expect("at least one level");
-    let limit = limiting(top, plan, cores);
+    // Where the curve levelled off: the first level within the target share of the peak.
+    let plateau = levels
+        .iter()
+        .find(|l| l.throughput >= criteria.target_share * peak.throughput)
+        .unwrap_or(peak);
+    let limit = limiting(top, plateau, plan, cores);
     let mut bounds = Vec::new();
     if let Some(slo) = criteria.slo_p99 {
         bounds.push(format!("whose p99 stays under the {} SLO", fmt_duration(slo)));
@@ -121,8 +126,9 @@ pub fn recommend(levels: &[LevelReport], criteria: &Criteria, plan: &Plan, cores
     }
 }
 
-/// What limits throughput at the highest level tried, in words.
-fn limiting(top: &LevelReport, plan: &Plan, cores: usize) -> String {
+/// What limits throughput at the highest level tried, in words; `plateau` is the first
+/// level within the target share of the peak.
+fn limiting(top: &LevelReport, plateau: &LevelReport, plan: &Plan, cores: usize) -> String {
     let tool = |name: &str| plan.tools().iter().find(|t| t.name == name);
     let Some(term) = top.binding.as_deref() else {
         let cut = if top.deadline_hit {
@@ -148,6 +154,29 @@ fn limiting(top: &LevelReport, plan: &Plan, cores: usize) -> String {
             "critical_path" => "the DAG's critical path (its longest chain of dependent calls) sets the ceiling".into(),
             "cpu_cores" => format!("the {cores} CPU cores set the ceiling for the CPU-bound work"),
             "arrivals" => "the arrival rate sets the ceiling: calls cannot run before they arrive".into(),
+            // The bound says more concurrency would help, but the measured curve stopped
+            // rising: what limits it is outside the bound's model. Against a real server
+            // that is the server (its workers, its pool, its own limits), which the
+            // bound cannot see; the curve is what was measured, so it says so.
+            _ if plateau.max_concurrency < top.max_concurrency => {
+                let what = if plan.tools().iter().any(|t| t.kind.is_real()) {
+                    "the real tools' own capacity (their servers'), which no bound can see"
+                } else {
+                    "a cost outside the bound's model (the executor's or the machine's)"
+                };
+                let change = top.throughput / plateau.throughput - 1.0;
+                let moved = if change < 0.0 { "fell" } else { "rose only" };
+                format!(
+                    "throughput {moved} {} from {} to {} ({:.1} → {:.1} calls/s), though the global limit still \
+                     binds at {}: the ceiling is {what}",
+                    percent(change.abs()),
+                    plateau.max_concurrency,
+                    top.max_concurrency,
+                    plateau.throughput,
+                    top.throughput,
+                    top.max_concurrency
+                )
+            }
             _ => format!(
                 "the global limit still binds at {}: more concurrency would raise throughput further",
                 top.max_concurrency
@@ -245,5 +274,54 @@ mod tests {
         let r = recommend(&levels, &Criteria::default(), &plan(), 2);
         assert_eq!(r.level, Some(2));
         assert!(r.reason.contains("global limit still binds at 2"), "{}", r.reason);
+        assert!(r.reason.contains("would raise throughput further"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_curve_that_stopped_rising_below_its_bound_names_the_servers_capacity() {
+        // A real server with room for 4: the bound says 8 and 16 should help, and they
+        // did not.
+        let levels = [
+            level(1, 18.0, 1, 0.0, "max_concurrency"),
+            level(2, 35.0, 1, 0.0, "max_concurrency"),
+            level(4, 64.0, 1, 0.0, "max_concurrency"),
+            level(8, 75.0, 1, 0.0, "max_concurrency"),
+            level(16, 74.0, 1, 0.0, "max_concurrency"),
+        ];
+        let mut b = PlanBuilder::new();
+        let t = b.tool(ToolSpec::new("work", crate::plan::ToolKind::Mcp));
+        b.call("c", t);
+        let real = b.build().unwrap();
+        let r = recommend(&levels, &Criteria::default(), &real, 2);
+        assert_eq!(r.level, Some(8));
+        assert!(
+            r.reason.ends_with(
+                "above 8, throughput fell 1.3% from 8 to 16 (75.0 → 74.0 calls/s), though the global limit still \
+                 binds at 16: the ceiling is the real tools' own capacity (their servers'), which no bound can see."
+            ),
+            "{}",
+            r.reason
+        );
+        assert!(!r.reason.contains("would raise"), "{}", r.reason);
+        // The same curve from simulated tools: the cost is the executor's or the machine's.
+        let r = recommend(&levels, &Criteria::default(), &plan(), 2);
+        assert!(r.reason.contains("outside the bound's model"), "{}", r.reason);
+        // A top level more than 5% above the one before still rises; less is a plateau.
+        let rising = [
+            level(8, 75.0, 1, 0.0, "max_concurrency"),
+            level(16, 79.0, 1, 0.0, "max_concurrency"),
+        ];
+        let r = recommend(&rising, &Criteria::default(), &real, 2);
+        assert!(r.reason.contains("would raise throughput further"), "{}", r.reason);
+        let flat = [
+            level(8, 75.0, 1, 0.0, "max_concurrency"),
+            level(16, 78.0, 1, 0.0, "max_concurrency"),
+        ];
+        let r = recommend(&flat, &Criteria::default(), &real, 2);
+        assert!(
+            r.reason.contains("rose only 4% from 8 to 16 (75.0 → 78.0 calls/s)"),
+            "{}",
+            r.reason
+        );
     }
 }
