@@ -16,8 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::trace::{Span, SpanContext, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::names::{ATTEMPT_SPAN, BACKOFF_EVENT, EXECUTE_TOOL, RUN_SPAN, attr};
@@ -120,14 +122,25 @@ impl CallSpans {
 
 impl TraceContext for CallSpans {
     fn traceparent(&self, idx: CallIdx) -> Option<String> {
-        let contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
-        let cx = contexts.get(idx.index())?.as_ref()?;
-        Some(format!(
-            "00-{}-{}-{:02x}",
-            cx.trace_id(),
-            cx.span_id(),
-            cx.trace_flags().to_u8()
-        ))
+        let span = {
+            let contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+            contexts.get(idx.index())?.clone()?
+        };
+        // The W3C propagator writes the header, as `parabench serve` reads it with one.
+        let mut header = Traceparent(None);
+        TraceContextPropagator::new().inject_context(&Context::new().with_remote_span_context(span), &mut header);
+        header.0
+    }
+}
+
+/// A carrier that keeps only `traceparent`: a call's span has no `tracestate` to send.
+struct Traceparent(Option<String>);
+
+impl Injector for Traceparent {
+    fn set(&mut self, key: &str, value: String) {
+        if key == "traceparent" {
+            self.0 = Some(value);
+        }
     }
 }
 
@@ -444,5 +457,33 @@ impl Observer for SpanObserver<'_> {
 
     fn call_ended<O>(&mut self, idx: CallIdx, outcome: &CallOutcome<O>) {
         self.emit_call(idx, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    use super::*;
+
+    #[test]
+    fn a_published_call_span_is_sent_as_its_w3c_traceparent() {
+        let spans = CallSpans::default();
+        spans.reset(2);
+        let context = SpanContext::new(
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        spans.publish(CallIdx::new(1), context);
+        assert_eq!(
+            spans.traceparent(CallIdx::new(1)).as_deref(),
+            Some("00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01")
+        );
+        // A call not yet started, and one beyond the run, send nothing.
+        assert_eq!(spans.traceparent(CallIdx::new(0)), None);
+        assert_eq!(spans.traceparent(CallIdx::new(7)), None);
     }
 }
