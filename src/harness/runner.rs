@@ -2,10 +2,9 @@
 //! share, so the clock, the runtime and the cores of a run are decided in one place.
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
-
-use std::sync::Arc;
 
 use super::HarnessError;
 use crate::clock::ClockKind;

@@ -1,6 +1,6 @@
 //! Which tool spans are calls.
 //!
-//! Most tool spans are one call each, but two kinds are not:
+//! Most tool spans are one call each, but three kinds are not:
 //!
 //! - **Summaries.** After a response's parallel calls, Google ADK writes a span of a few
 //!   microseconds, `execute_tool (merged)`, whose tool is `(merged tools)`: it stands for
@@ -148,7 +148,7 @@ pub fn is_placeholder(tool: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::span::{Kind, SpanIds, span};
+    use crate::observed::span::{Kind, link, span};
 
     #[test]
     fn a_summary_is_set_aside_and_a_span_inside_one_of_its_tool_is_part_of_it() {
@@ -158,11 +158,7 @@ mod tests {
         // another tool inside the agent's call (4); ADK's summary (5).
         spans.push(span(1, 9, 0, 100), Kind::Tool("search"));
         spans.push(span(7, 1, 2, 98), Kind::Tool("search"));
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [2; 8],
-            parent_span_id: [7; 8],
-        });
+        spans.push_link(link(2, 7));
         let mut server = span(3, 2, 10, 90);
         server.error = true;
         spans.push(server, Kind::Tool("search"));

@@ -325,6 +325,17 @@ pub(crate) fn span(id: u8, parent: u8, start_ms: u64, end_ms: u64) -> ObservedSp
     }
 }
 
+/// The parent link of a span of trace `[1; 16]` with id `[id; 8]` under `[parent; 8]`: a
+/// wrapper or an agent span, neither a tool nor a model call.
+#[cfg(test)]
+pub(crate) fn link(id: u8, parent: u8) -> SpanIds {
+    SpanIds {
+        trace_id: [1; 16],
+        span_id: [id; 8],
+        parent_span_id: [parent; 8],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

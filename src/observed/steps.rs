@@ -134,7 +134,7 @@ pub fn steps_of(spans: &Spans, tree: &SpanTree, calls: &Calls) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::span::{Kind, SpanIds, span, test_span};
+    use crate::observed::span::{Kind, link, span, test_span};
 
     #[test]
     fn model_calls_split_the_tool_calls_of_one_parent_into_steps() {
@@ -183,21 +183,13 @@ mod tests {
         spans.push(span(2, 1, 0, 10), Kind::Model);
         for (k, (s, e)) in [(10, 110), (11, 111), (12, 60)].into_iter().enumerate() {
             let k = k as u8;
-            spans.push_link(SpanIds {
-                trace_id: [1; 16],
-                span_id: [10 + k; 8],
-                parent_span_id: [1; 8],
-            });
+            spans.push_link(link(10 + k, 1));
             spans.push(span(20 + k, 10 + k, s, e), Kind::Tool("search"));
         }
         spans.push(span(3, 1, 115, 125), Kind::Model);
         for (k, (s, e)) in [(130, 210), (131, 211)].into_iter().enumerate() {
             let k = k as u8 + 3;
-            spans.push_link(SpanIds {
-                trace_id: [1; 16],
-                span_id: [10 + k; 8],
-                parent_span_id: [1; 8],
-            });
+            spans.push_link(link(10 + k, 1));
             spans.push(span(20 + k, 10 + k, s, e), Kind::Tool("fetch"));
         }
         spans.push(span(4, 1, 215, 220), Kind::Model);
@@ -209,19 +201,11 @@ mod tests {
         // ADK's older spans: agent 1 holds call_llm wrappers (5, 6) with the model calls
         // (2, 3) in them, and the tool calls beside the wrappers.
         let mut spans = Spans::default();
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [5; 8],
-            parent_span_id: [1; 8],
-        });
+        spans.push_link(link(5, 1));
         spans.push(span(2, 5, 0, 10), Kind::Model);
         spans.push(span(20, 1, 12, 112), Kind::Tool("search"));
         spans.push(span(21, 1, 12, 62), Kind::Tool("db"));
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [6; 8],
-            parent_span_id: [1; 8],
-        });
+        spans.push_link(link(6, 1));
         spans.push(span(3, 6, 115, 125), Kind::Model);
         spans.push(span(22, 1, 126, 206), Kind::Tool("fetch"));
         // Earliest start first, then earliest end: db (21) before search (20).
@@ -235,11 +219,7 @@ mod tests {
         let mut spans = Spans::default();
         spans.push(span(2, 1, 0, 10), Kind::Model);
         spans.push(span(30, 1, 10, 200), Kind::Tool("research"));
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [31; 8],
-            parent_span_id: [30; 8],
-        });
+        spans.push_link(link(31, 30));
         spans.push(span(32, 31, 11, 20), Kind::Model);
         spans.push(span(33, 31, 21, 120), Kind::Tool("search"));
         spans.push(span(34, 31, 21, 150), Kind::Tool("search"));

@@ -104,30 +104,18 @@ impl Iterator for Ancestors<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::span::{Kind, SpanIds, test_span};
+    use crate::observed::span::{Kind, link, test_span};
 
     #[test]
     fn ancestors_climb_through_unrecognised_spans_and_stop_at_a_loop() {
         let mut spans = Spans::default();
         // tool -> [7;8] (a wrapper) -> [9;8] (the root, never read as a span).
         spans.push(test_span(7, 0, 10), Kind::Tool("search"));
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [7; 8],
-            parent_span_id: [9; 8],
-        });
+        spans.push_link(link(7, 9));
         // A loop of two wrappers above another tool.
         spans.push(test_span(3, 0, 10), Kind::Tool("db"));
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [3; 8],
-            parent_span_id: [4; 8],
-        });
-        spans.push_link(SpanIds {
-            trace_id: [1; 16],
-            span_id: [4; 8],
-            parent_span_id: [3; 8],
-        });
+        spans.push_link(link(3, 4));
+        spans.push_link(link(4, 3));
         let tree = SpanTree::new(&spans);
         let up: Vec<[u8; 8]> = tree.ancestors(0).map(|(_, id)| id).collect();
         assert_eq!(up, [[7; 8], [9; 8]]);

@@ -301,7 +301,6 @@ impl RealTools {
         }
     }
 
-    /// One attempt of a real call.
     /// One attempt of a real call: its result's text, kept only when a later call reads
     /// it.
     async fn call(&self, ctx: &CallContext<'_, Option<Arc<str>>>) -> Result<Option<Arc<str>>, ToolError> {

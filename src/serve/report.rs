@@ -1,6 +1,6 @@
-//! The report of a served session (docs/serve.md, "What it reports"): the calls grouped into steps and analysed as `analyze` analyses a trace,
-//! beside the ideal at the scenario's limits, plus every call and, per tool, what the
-//! client did with it.
+//! The report of a served session (docs/serve.md, "What it reports"): the calls grouped
+//! into steps and analysed as `analyze` analyses a trace, beside the ideal at the
+//! scenario's limits, plus every call and, per tool, what the client did with it.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
